@@ -1,0 +1,104 @@
+//! The command line (DESIGN §6): argument parsing, logging set-up and dispatch. Each command
+//! lives in its own file; exit codes are one enum, [`Exit`].
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+mod eval;
+
+/// The documented exit codes (DESIGN §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Success: evaluated, or every expectation holds.
+    Ok = 0,
+    /// An expectation is violated (or, for `diff`, a verdict flips).
+    Violation = 1,
+    /// An expectation could not be evaluated (or a live capture failed).
+    Unknown = 2,
+    /// Bad usage, configuration or input.
+    Usage = 64,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> ExitCode {
+        ExitCode::from(e as u8)
+    }
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  mrap-auditor eval tests/golden/examples/seed-bucket-policy.json
+  mrap-auditor eval --format text case.json
+  cat cases.jsonl | mrap-auditor eval --jsonl -
+
+Exit codes: 0 success, 1 violation, 2 unknown, 64 bad usage or input.";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "mrap-auditor",
+    version,
+    about = "Proves who can reach S3 data through a Multi-Region Access Point over AWS PrivateLink",
+    after_help = EXAMPLES
+)]
+pub struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    /// Log filter (`info`, `debug`, `mrap_auditor=debug`, ...).
+    #[arg(long, global = true, env = "MRAP_AUDITOR_LOG", default_value = "info")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Output format of the one-shot commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Evaluate one generic IAM request against its policies (DESIGN §7).
+    Eval(eval::EvalArgs),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { Exit::Usage } else { Exit::Ok };
+            let _ = e.print();
+            return code.into();
+        }
+    };
+    init_logging(cli.log_format, &cli.log_level);
+    let exit = match cli.command {
+        Command::Eval(args) => eval::run(&args),
+    };
+    exit.into()
+}
+
+fn init_logging(format: LogFormat, level: &str) {
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Prints a user-facing error on stderr: one line, `error: ...`.
+pub(crate) fn error(message: impl std::fmt::Display) {
+    eprintln!("error: {message}");
+}

@@ -1,0 +1,9 @@
+//! mrap-auditor: proves who can reach S3 data through a Multi-Region Access Point over AWS
+//! PrivateLink, and raises the alarm when that changes.
+//!
+//! Data flows one way: config → source → snapshot → audit (pure core) → report → drift/history
+//! → export. The core (`policy`, `eval`) does no I/O.
+
+pub mod cli;
+pub mod eval;
+pub mod policy;

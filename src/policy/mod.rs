@@ -1,0 +1,11 @@
+//! The IAM policy language: a positioned JSON reader, the typed document model and its parser.
+//!
+//! Syntax only: what a policy *says*. What it *means* for a request is `crate::eval`.
+
+pub mod json;
+pub mod model;
+pub mod parse;
+pub mod template;
+
+pub use model::*;
+pub use parse::{PolicyError, Problem, parse_policy, policy_from_json};
