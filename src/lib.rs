@@ -4,6 +4,13 @@
 //! Data flows one way: config → source → snapshot → audit (pure core) → report → drift/history
 //! → export. The core (`policy`, `eval`) does no I/O.
 
+pub mod audit;
 pub mod cli;
+pub mod config;
+pub mod drift;
 pub mod eval;
+pub mod path;
 pub mod policy;
+pub mod report;
+pub mod snapshot;
+pub mod source;

@@ -5,7 +5,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod check;
+mod common;
+mod diff;
 mod eval;
+mod explain;
 
 /// The documented exit codes (DESIGN §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,7 +32,10 @@ impl From<Exit> for ExitCode {
 
 const EXAMPLES: &str = "\
 Examples:
-  mrap-auditor eval tests/golden/examples/seed-bucket-policy.json
+  mrap-auditor check                                   # audit the configured MRAPs once
+  mrap-auditor explain --expect app-reads-reports      # why, layer by layer
+  mrap-auditor diff snapshots/old snapshots/new        # what a change does to the verdicts
+  mrap-auditor eval config/examples/seed-bucket-policy.json
   mrap-auditor eval --format text case.json
   cat cases.jsonl | mrap-auditor eval --jsonl -
 
@@ -67,6 +74,12 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run one audit cycle and print the report.
+    Check(check::CheckArgs),
+    /// Explain one expectation layer by layer, for every bucket of its MRAP.
+    Explain(explain::ExplainArgs),
+    /// Compare two snapshots: what changed, and which verdicts flip.
+    Diff(diff::DiffArgs),
     /// Evaluate one generic IAM request against its policies (DESIGN §7).
     Eval(eval::EvalArgs),
 }
@@ -83,6 +96,9 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.log_format, &cli.log_level);
     let exit = match cli.command {
+        Command::Check(args) => check::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Diff(args) => diff::run(&args),
         Command::Eval(args) => eval::run(&args),
     };
     exit.into()

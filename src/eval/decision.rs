@@ -102,7 +102,7 @@ pub struct LayerTrace {
 }
 
 /// A statement named as the reason for a decision.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct StatementRef {
     pub policy: String,
     pub index: usize,

@@ -3,8 +3,10 @@
 //! Syntax only: what a policy *says*. What it *means* for a request is `crate::eval`.
 
 pub mod json;
+pub mod lint;
 pub mod model;
 pub mod parse;
+pub mod public;
 pub mod template;
 
 pub use model::*;

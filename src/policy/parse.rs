@@ -289,7 +289,9 @@ impl Reader {
                 continue;
             }
             // Actions are case-insensitive: compare lower-cased pattern and request action.
-            patterns.push(Template::parse(&raw.to_lowercase(), Syntax { wildcards: true, variables: false }));
+            let mut pattern = Template::parse(&raw.to_lowercase(), Syntax { wildcards: true, variables: false });
+            pattern.raw = raw.to_string(); // as written, for messages
+            patterns.push(pattern);
         }
         Some(ActionClause { negated, patterns })
     }
@@ -921,7 +923,8 @@ mod tests {
         let s = &p.statements[0];
         assert_eq!(s.sid.as_deref(), Some("One"));
         assert_eq!(p.version, Version::Absent);
-        assert_eq!(s.action.patterns[0].raw, "s3:getobject");
+        assert_eq!(s.action.patterns[0].raw, "S3:GetObject");
+        assert_eq!(s.action.patterns[0].tokens, vec![crate::policy::template::Token::Lit("s3:getobject".into())]);
         assert_eq!(s.conditions.len(), 3);
         assert_eq!(s.conditions[0].raw_values, vec!["10".to_string()]);
         assert_eq!(s.conditions[2].operator.name(), "ForAnyValue:StringLikeIfExists");

@@ -1,0 +1,707 @@
+//! One audit cycle: every expectation over every bucket its MRAP can route to, from one
+//! [`Snapshot`], into a [`Report`] of verdicts and findings.
+//!
+//! Nothing that could not be read is guessed: an input that is missing, an AWS error or
+//! unparseable makes what depends on it `unknown` and is itself a finding. Policies are parsed
+//! once per cycle and shared by every expectation.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, ConfigError, Expect, Expectation, Via};
+use crate::eval::NamedPolicy;
+use crate::path::{
+    self, BucketFacts, CallerPolicies, EndpointFacts, Known, MrapFacts, Network, PathDecision, PathRequest,
+};
+use crate::policy::lint::{self, Holder, LintTarget, Severity};
+use crate::policy::public::{PolicyHolder, is_public};
+use crate::policy::{Policy, PolicyKind, parse_policy};
+use crate::report::{
+    BucketDecision, BucketReport, ExpectationReport, Failover, Finding, PolicyRecord, Report, RouteRole, SnapshotInfo,
+    Status, Verdict,
+};
+use crate::snapshot::{Captured, Mrap, PublicAccessBlock, Snapshot};
+
+/// What the report says about where its data came from.
+#[derive(Debug, Clone)]
+pub struct AuditOptions {
+    pub at: DateTime<Utc>,
+    /// `snapshot` or `aws`.
+    pub source: String,
+    pub snapshot_path: Option<String>,
+}
+
+/// A parsed policy with its explanation name.
+type Loaded = Known<Option<(String, Policy)>>;
+
+/// The snapshot with its policies parsed, shared by every expectation of a cycle.
+pub struct World<'s> {
+    snapshot: &'s Snapshot,
+    mrap_established: HashMap<&'s str, Loaded>,
+    mrap_proposed: HashMap<&'s str, Option<Known<(String, Policy)>>>,
+    bucket_policies: HashMap<&'s str, Loaded>,
+    endpoint_policies: HashMap<&'s str, Loaded>,
+    findings: BTreeSet<Finding>,
+    policies: Vec<PolicyRecord>,
+}
+
+fn finding(severity: Severity, code: &str, resource: &str, message: impl Into<String>, fix: Option<String>) -> Finding {
+    Finding { severity, code: code.to_string(), resource: resource.to_string(), message: message.into(), fix }
+}
+
+/// Canonical JSON: sorted keys, no whitespace. Policies that differ only in layout hash alike.
+pub fn normalize_json(text: &str) -> Option<String> {
+    fn canonical(v: &serde_json::Value) -> serde_json::Value {
+        match v {
+            serde_json::Value::Object(map) => {
+                let mut keys: Vec<&String> = map.keys().collect();
+                keys.sort();
+                serde_json::Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&map[k.as_str()]))).collect())
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(canonical).collect()),
+            other => other.clone(),
+        }
+    }
+    serde_json::from_str::<serde_json::Value>(text).ok().map(|v| canonical(&v).to_string())
+}
+
+fn sha256(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+impl<'s> World<'s> {
+    /// Parses every policy of the snapshot and lints it.
+    pub fn new(snapshot: &'s Snapshot, config: &Config) -> World<'s> {
+        let mut w = World {
+            snapshot,
+            mrap_established: HashMap::new(),
+            mrap_proposed: HashMap::new(),
+            bucket_policies: HashMap::new(),
+            endpoint_policies: HashMap::new(),
+            findings: BTreeSet::new(),
+            policies: Vec::new(),
+        };
+        let partition = snapshot.partition();
+        let mraps: &[Mrap] = snapshot.mraps.value().map_or(&[], Vec::as_slice);
+        let aliases: Vec<&str> = mraps.iter().map(|m| m.alias.as_str()).collect();
+        let mut buckets: Vec<&str> = mraps.iter().flat_map(|m| m.regions.iter().map(|r| r.bucket.as_str())).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        let through_endpoint = config.expectations.iter().any(|e| matches!(e.via, Via::Endpoint(_)));
+        let target = |holder| LintTarget {
+            holder,
+            partition,
+            mrap_account: snapshot.account_id(),
+            mraps: &[],
+            buckets: &[],
+            through_endpoint,
+        };
+
+        if let Some(problem) = snapshot.mraps.problem() {
+            w.findings.insert(finding(
+                Severity::Error,
+                "unreadable-input",
+                "s3control:ListMultiRegionAccessPoints",
+                format!("the list of Multi-Region Access Points: {problem}; every expectation is unknown"),
+                None,
+            ));
+        }
+        for m in mraps {
+            let arn = snapshot.mrap_arn(m).unwrap_or_else(|| m.alias.clone());
+            let captured = snapshot.mrap_policies.get(&m.name).cloned().unwrap_or(Captured::NotCaptured);
+            let holder = Holder::Mrap(&m.alias);
+            match captured {
+                Captured::Value(p) => {
+                    let name = format!("MRAP policy of {}", m.alias);
+                    let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(holder) };
+                    let established = w.load(
+                        p.established.as_deref(),
+                        &name,
+                        PolicyKind::Resource,
+                        &arn,
+                        "mrap",
+                        Some((&t, PolicyHolder::AccessPoint)),
+                    );
+                    w.mrap_established.insert(m.name.as_str(), established);
+                    let proposed = p.proposed.as_deref().map(|text| {
+                        let name = format!("Proposed MRAP policy of {}", m.alias);
+                        match w.load(
+                            Some(text),
+                            &name,
+                            PolicyKind::Resource,
+                            &arn,
+                            "mrap_proposed",
+                            Some((&t, PolicyHolder::AccessPoint)),
+                        ) {
+                            Known::Value(Some(p)) => Known::Value(p),
+                            Known::Value(None) => Known::Unknown("empty".into()),
+                            Known::Unknown(why) => Known::Unknown(why),
+                        }
+                    });
+                    w.mrap_proposed.insert(m.name.as_str(), proposed);
+                }
+                other => {
+                    let why = other.problem().unwrap_or_default();
+                    w.unreadable(&arn, "the MRAP policy", &why);
+                    w.mrap_established.insert(m.name.as_str(), Known::Unknown(why));
+                }
+            }
+        }
+        for (bucket, captured) in &snapshot.bucket_policies {
+            let arn = format!("arn:{partition}:s3:::{bucket}");
+            let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Bucket(bucket)) };
+            let loaded = match captured {
+                Captured::Value(text) => {
+                    let name = format!("bucket policy of {bucket}");
+                    w.load(
+                        text.as_deref(),
+                        &name,
+                        PolicyKind::Resource,
+                        &arn,
+                        "bucket",
+                        Some((&t, PolicyHolder::Bucket)),
+                    )
+                }
+                other => {
+                    let why = other.problem().unwrap_or_default();
+                    w.unreadable(&arn, "the bucket policy", &why);
+                    Known::Unknown(why)
+                }
+            };
+            w.bucket_policies.insert(bucket.as_str(), loaded);
+        }
+        let named: BTreeSet<&str> = config
+            .expectations
+            .iter()
+            .filter_map(|e| match &e.via {
+                Via::Endpoint(id) => Some(id.as_str()),
+                Via::Internet => None,
+            })
+            .collect();
+        for (scope, captured) in &snapshot.endpoints {
+            match captured {
+                Captured::Value(list) => {
+                    for e in list {
+                        if e.service_name != path::MRAP_ENDPOINT_SERVICE && !named.contains(e.id.as_str()) {
+                            continue;
+                        }
+                        let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Endpoint(&e.id)) };
+                        let name = format!("endpoint policy of {}", e.id);
+                        let loaded = w.load(
+                            e.policy_document.as_deref(),
+                            &name,
+                            PolicyKind::Vpce,
+                            &e.id,
+                            "vpce",
+                            Some((&t, PolicyHolder::Bucket)),
+                        );
+                        w.endpoint_policies.insert(e.id.as_str(), loaded);
+                    }
+                }
+                other => {
+                    let what = match &scope.account {
+                        Some(a) => format!("ec2:DescribeVpcEndpoints {a}/{}", scope.region),
+                        None => format!("ec2:DescribeVpcEndpoints {}", scope.region),
+                    };
+                    w.unreadable(&what, "the VPC endpoints", &other.problem().unwrap_or_default());
+                }
+            }
+        }
+        for (account, bpa) in &snapshot.account_bpa {
+            if let Some(problem) = bpa.problem() {
+                w.unreadable(account, "the account's Block Public Access", &problem);
+            }
+        }
+        for (bucket, bpa) in &snapshot.bucket_bpa {
+            if let Some(problem) = bpa.problem() {
+                w.unreadable(&format!("arn:{partition}:s3:::{bucket}"), "the bucket's Block Public Access", &problem);
+            }
+        }
+        w
+    }
+
+    fn unreadable(&mut self, resource: &str, what: &str, why: &str) {
+        self.findings.insert(finding(
+            Severity::Error,
+            "unreadable-input",
+            resource,
+            format!("{what} could not be read ({why}); every verdict that needs it is unknown"),
+            Some("check the auditor's permissions and the capture (see README: IAM policy)".to_string()),
+        ));
+    }
+
+    /// Parses, records and lints one policy text (`None` = no policy).
+    fn load(
+        &mut self,
+        text: Option<&str>,
+        name: &str,
+        kind: PolicyKind,
+        resource: &str,
+        record_kind: &str,
+        lint_as: Option<(&LintTarget<'_>, PolicyHolder)>,
+    ) -> Loaded {
+        let Some(text) = text else {
+            self.policies.push(PolicyRecord {
+                kind: record_kind.into(),
+                resource: resource.into(),
+                hash: None,
+                public: false,
+                normalized: None,
+            });
+            return Known::Value(None);
+        };
+        let normalized = normalize_json(text);
+        let hash = Some(normalized.as_deref().map_or_else(|| format!("raw:{}", sha256(text)), sha256));
+        match parse_policy(text, kind) {
+            Ok(policy) => {
+                let public = lint_as.is_some_and(|(_, holder)| kind != PolicyKind::Vpce && is_public(&policy, holder));
+                self.policies.push(PolicyRecord {
+                    kind: record_kind.into(),
+                    resource: resource.into(),
+                    hash,
+                    public,
+                    normalized,
+                });
+                if let Some((target, _)) = lint_as {
+                    for l in lint::lint(&policy, target) {
+                        self.findings.insert(finding(
+                            l.severity,
+                            l.code,
+                            resource,
+                            format!("{name}: {}", l.message),
+                            Some(l.fix),
+                        ));
+                    }
+                }
+                Known::Value(Some((name.to_string(), policy)))
+            }
+            Err(e) => {
+                self.policies.push(PolicyRecord {
+                    kind: record_kind.into(),
+                    resource: resource.into(),
+                    hash,
+                    public: false,
+                    normalized,
+                });
+                self.findings.insert(finding(
+                    Severity::Error,
+                    "invalid-policy",
+                    resource,
+                    format!("{name} is not a valid policy: {e}"),
+                    Some("fix the policy document at the position given; until then every verdict that needs it is unknown".into()),
+                ));
+                Known::Unknown(format!("{name} is invalid: {e}"))
+            }
+        }
+    }
+}
+
+fn named(loaded: &Loaded) -> Known<Option<NamedPolicy<'_>>> {
+    match loaded {
+        Known::Value(Some((name, policy))) => Known::Value(Some(NamedPolicy { name, policy })),
+        Known::Value(None) => Known::Value(None),
+        Known::Unknown(why) => Known::Unknown(why.clone()),
+    }
+}
+
+fn bpa_of(c: Option<&Captured<Option<PublicAccessBlock>>>) -> Known<PublicAccessBlock> {
+    match c {
+        Some(Captured::Value(v)) => Known::Value(v.unwrap_or_default()),
+        Some(other) => Known::Unknown(other.problem().unwrap_or_default()),
+        None => Known::Unknown("not captured".into()),
+    }
+}
+
+/// One bucket's outcome, with its full explanation.
+pub struct BucketOutcome {
+    pub report: BucketReport,
+    pub established: PathDecision,
+    pub proposed: Option<PathDecision>,
+}
+
+/// Runs a whole cycle.
+pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Report {
+    let mut world = World::new(snapshot, config);
+    let mut expectations = Vec::with_capacity(config.expectations.len());
+    for exp in &config.expectations {
+        let (report, _, findings) = evaluate(&world, config, exp, options);
+        world.findings.extend(findings);
+        expectations.push(report);
+    }
+    let mut findings: Vec<Finding> = world.findings.into_iter().collect();
+    findings.sort_by(|a, b| {
+        b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.resource.cmp(&b.resource))
+    });
+    Report {
+        generated_at: options.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        source: options.source.clone(),
+        snapshot: Some(SnapshotInfo {
+            path: options.snapshot_path.clone(),
+            account_id: snapshot.account_id().map(str::to_string),
+            captured_at: snapshot.manifest.value().and_then(|m| m.captured_at.clone()),
+        }),
+        expectations,
+        findings,
+        policies: world.policies,
+    }
+}
+
+/// Evaluates one expectation: its report line, every bucket's explanation, and its findings.
+pub fn evaluate(
+    world: &World<'_>,
+    config: &Config,
+    exp: &Expectation,
+    options: &AuditOptions,
+) -> (ExpectationReport, Vec<BucketOutcome>, Vec<Finding>) {
+    let snapshot = world.snapshot;
+    let mut findings = Vec::new();
+    let mut report = ExpectationReport {
+        name: exp.name.clone(),
+        mrap: exp.mrap.clone(),
+        expect: exp.expect,
+        status: Status::Unknown,
+        verdict: Verdict::Unknown,
+        buckets: Vec::new(),
+        failover: Failover::Unknown,
+        pending_change: false,
+        principal: exp.principal.clone(),
+        action: exp.action.clone(),
+        key: exp.key.clone(),
+        via: exp.via.to_string(),
+        proposed_verdict: None,
+        summary: String::new(),
+    };
+    let (Some(account), Some(mraps)) = (snapshot.account_id(), snapshot.mraps.value()) else {
+        report.summary = "unknown: the snapshot has no readable manifest or MRAP list".into();
+        return (report, Vec::new(), findings);
+    };
+    let Some(mrap) = mraps.iter().find(|m| m.alias == exp.mrap || m.name == exp.mrap) else {
+        report.summary = format!("unknown: the MRAP `{}` is not in the snapshot", exp.mrap);
+        findings.push(finding(
+            Severity::Error,
+            "mrap-not-found",
+            &exp.mrap,
+            format!("expectation `{}` names the MRAP `{}`, which the snapshot does not have", exp.name, exp.mrap),
+            Some("check `mrap` in the configuration against `aws s3control list-multi-region-access-points`".into()),
+        ));
+        return (report, Vec::new(), findings);
+    };
+    let mrap_arn = snapshot.mrap_arn(mrap).unwrap_or_default();
+    report.mrap = mrap.alias.clone();
+    if !mrap.status.eq_ignore_ascii_case("READY") {
+        findings.push(finding(
+            Severity::Error,
+            "mrap-not-ready",
+            &mrap_arn,
+            format!("the MRAP is `{}`, not `READY`", mrap.status),
+            None,
+        ));
+    }
+
+    let network = match &exp.via {
+        Via::Internet => Network::Internet,
+        Via::Endpoint(id) => match snapshot.endpoint(id) {
+            Some((_, e)) => {
+                if e.service_name != path::MRAP_ENDPOINT_SERVICE
+                    || !e.endpoint_type.eq_ignore_ascii_case("Interface")
+                    || !e.state.eq_ignore_ascii_case("available")
+                {
+                    findings.push(finding(
+                        Severity::Error,
+                        "endpoint-cannot-reach-mrap",
+                        id,
+                        format!("{id} is a `{}` endpoint of `{}` in state `{}`; requests to an MRAP need an `Interface` endpoint of `{}` in state `available`", e.endpoint_type, e.service_name, e.state, path::MRAP_ENDPOINT_SERVICE),
+                        Some(format!("create an interface endpoint for `{}` (S3: Configuring a Multi-Region Access Point for use with AWS PrivateLink)", path::MRAP_ENDPOINT_SERVICE)),
+                    ));
+                }
+                let policy = world.endpoint_policies.get(id.as_str()).map_or(Known::Value(None), named);
+                Network::Endpoint(Known::Value(EndpointFacts {
+                    id,
+                    vpc_id: &e.vpc_id,
+                    endpoint_type: &e.endpoint_type,
+                    service_name: &e.service_name,
+                    state: &e.state,
+                    policy,
+                }))
+            }
+            None if snapshot.endpoints_complete() => Network::Endpoint(Known::Value(EndpointFacts {
+                id,
+                vpc_id: "",
+                endpoint_type: "(none)",
+                service_name: "(endpoint not found)",
+                state: "deleted or never created",
+                policy: Known::Value(None),
+            })),
+            None => Network::Endpoint(Known::Unknown(format!(
+                "endpoint {id} was not captured (no readable describe-vpc-endpoints file has it)"
+            ))),
+        },
+    };
+
+    let established =
+        world.mrap_established.get(mrap.name.as_str()).map_or(Known::Unknown("not captured".into()), named);
+    let proposed = world.mrap_proposed.get(mrap.name.as_str()).and_then(|p| p.as_ref()).map(|p| match p {
+        Known::Value((name, policy)) => Known::Value(Some(NamedPolicy { name, policy })),
+        Known::Unknown(why) => Known::Unknown(why.clone()),
+    });
+    let mrap_facts = MrapFacts {
+        arn: &mrap_arn,
+        account,
+        status: &mrap.status,
+        bpa: mrap.public_access_block,
+        account_bpa: bpa_of(snapshot.account_bpa.get(account)),
+        policy: established,
+    };
+    let caller = CallerPolicies {
+        identity: exp.identity.as_ref().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }),
+        boundary: exp.boundary.as_ref().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }),
+        session: exp.session.as_ref().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }),
+        scp: config
+            .organization
+            .scp
+            .iter()
+            .map(|l| l.iter().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }).collect())
+            .collect(),
+        rcp: config
+            .organization
+            .rcp
+            .iter()
+            .map(|l| l.iter().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }).collect())
+            .collect(),
+    };
+    let now = options.at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let request = PathRequest {
+        caller: &exp.caller,
+        action: &exp.action,
+        key: &exp.key,
+        bucket_action: exp.is_bucket_action(),
+        context: &exp.context,
+        time: Some((&now, options.at.timestamp())),
+        partition: snapshot.partition(),
+    };
+
+    // Routes: absent → every bucket active; unreadable → every bucket active, said so.
+    let routes = snapshot.mrap_routes.get(&mrap.name);
+    if let Some(problem) = routes.and_then(Captured::problem) {
+        findings.push(finding(
+            Severity::Warning,
+            "routes-unreadable",
+            &mrap_arn,
+            format!("the routes could not be read ({problem}): every bucket is treated as active"),
+            None,
+        ));
+    }
+    let role_of = |bucket: &str, region: &str| -> RouteRole {
+        let Some(Captured::Value(list)) = routes else { return RouteRole::Active };
+        let route = list
+            .iter()
+            .find(|r| r.bucket.as_deref() == Some(bucket))
+            .or_else(|| list.iter().find(|r| r.bucket.is_none() && r.region.as_deref() == Some(region)));
+        match route {
+            Some(r) if r.traffic_dial_percentage == 0 => RouteRole::Passive,
+            _ => RouteRole::Active,
+        }
+    };
+
+    let mut outcomes = Vec::with_capacity(mrap.regions.len());
+    for region in &mrap.regions {
+        let bucket_account = region.bucket_account_id.as_deref().unwrap_or(account);
+        let policy = match world.bucket_policies.get(region.bucket.as_str()) {
+            Some(loaded) => named(loaded),
+            None => Known::Unknown("not captured".into()),
+        };
+        if world.bucket_policies.get(region.bucket.as_str()).is_none() {
+            findings.push(finding(
+                Severity::Error,
+                "unreadable-input",
+                &format!("arn:{}:s3:::{}", snapshot.partition(), region.bucket),
+                "the bucket policy was not captured; every verdict that needs it is unknown",
+                None,
+            ));
+        }
+        let bucket = BucketFacts {
+            name: &region.bucket,
+            account: bucket_account,
+            policy,
+            bpa: bpa_of(snapshot.bucket_bpa.get(&region.bucket)),
+            account_bpa: bpa_of(snapshot.account_bpa.get(bucket_account)),
+        };
+        let decision = path::decide(&request, &network, &mrap_facts, &bucket, &caller);
+        let proposed_decision = proposed.as_ref().map(|p| {
+            let facts = MrapFacts { policy: p.clone(), ..mrap_facts.clone() };
+            path::decide(&request, &network, &facts, &bucket, &caller)
+        });
+        let report = BucketReport {
+            bucket: region.bucket.clone(),
+            account: bucket_account.to_string(),
+            region: region.region.clone(),
+            route: role_of(&region.bucket, &region.region),
+            decision: decision.decision.into(),
+            deciding_layer: decision.deciding_layer,
+            statement: decision.statement.clone(),
+            reason: decision.reason.clone(),
+            proposed_decision: proposed_decision.as_ref().map(|d| d.decision.into()),
+        };
+        outcomes.push(BucketOutcome { report, established: decision, proposed: proposed_decision });
+    }
+
+    let decisions = |pick: &dyn Fn(&BucketOutcome) -> Option<BucketDecision>, role: RouteRole| -> Vec<BucketDecision> {
+        outcomes.iter().filter(|o| o.report.route == role).filter_map(pick).collect()
+    };
+    let active = decisions(&|o| Some(o.report.decision), RouteRole::Active);
+    let passive = decisions(&|o| Some(o.report.decision), RouteRole::Passive);
+    report.verdict = verdict(&active);
+    report.status = status(exp.expect, &active);
+    report.failover = failover(exp.expect, &passive);
+    if proposed.is_some() {
+        let proposed_active = decisions(&|o| o.report.proposed_decision, RouteRole::Active);
+        let v = verdict(&proposed_active);
+        report.proposed_verdict = Some(v);
+        report.pending_change = v != Verdict::Unknown && report.verdict != Verdict::Unknown && v != report.verdict;
+    }
+    report.summary = summary(&report, &outcomes);
+    report.buckets = outcomes.iter().map(|o| o.report.clone()).collect();
+    (report, outcomes, findings)
+}
+
+fn denies(d: BucketDecision) -> bool {
+    matches!(d, BucketDecision::ImplicitDeny | BucketDecision::ExplicitDeny)
+}
+
+/// Over the active buckets: all allow → allow; none → deny; mixed → intermittent; any unknown →
+/// unknown (DESIGN §3).
+pub fn verdict(active: &[BucketDecision]) -> Verdict {
+    if active.is_empty() || active.contains(&BucketDecision::Unknown) {
+        Verdict::Unknown
+    } else if active.iter().all(|d| *d == BucketDecision::Allow) {
+        Verdict::Allow
+    } else if active.iter().all(|d| denies(*d)) {
+        Verdict::Deny
+    } else {
+        Verdict::Intermittent
+    }
+}
+
+/// Violated as soon as a known active decision contradicts the expectation, whatever the
+/// unknowns; otherwise unknown if any is unknown; otherwise holds.
+pub fn status(expect: Expect, active: &[BucketDecision]) -> Status {
+    let contradicts = |d: &BucketDecision| match expect {
+        Expect::Allow => denies(*d),
+        Expect::Deny => *d == BucketDecision::Allow,
+    };
+    if active.iter().any(contradicts) {
+        Status::Violated
+    } else if active.is_empty() || active.contains(&BucketDecision::Unknown) {
+        Status::Unknown
+    } else {
+        Status::Holds
+    }
+}
+
+/// Whether the passive buckets would give the expected answer after a failover.
+pub fn failover(expect: Expect, passive: &[BucketDecision]) -> Failover {
+    if passive.is_empty() {
+        return Failover::None;
+    }
+    match status(expect, passive) {
+        Status::Violated => Failover::NotReady,
+        Status::Unknown => Failover::Unknown,
+        Status::Holds => Failover::Ready,
+    }
+}
+
+fn summary(report: &ExpectationReport, outcomes: &[BucketOutcome]) -> String {
+    let wrong: Vec<&BucketOutcome> = outcomes
+        .iter()
+        .filter(|o| match report.expect {
+            Expect::Allow => o.report.decision != BucketDecision::Allow,
+            Expect::Deny => {
+                o.report.decision != BucketDecision::ExplicitDeny && o.report.decision != BucketDecision::ImplicitDeny
+            }
+        })
+        .collect();
+    match wrong.first() {
+        None => format!("all {} bucket(s) give the expected answer", outcomes.len()),
+        Some(o) => format!("{} ({}): {}", o.report.bucket, o.report.decision.name(), o.report.reason),
+    }
+}
+
+/// Expectations whose MRAP or endpoint the snapshot provably lacks: configuration errors for
+/// `check` on a snapshot (the daemon reports them as findings instead).
+pub fn missing_references(config: &Config, snapshot: &Snapshot) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    for (i, exp) in config.expectations.iter().enumerate() {
+        let error = |key: &str, message: String| ConfigError {
+            file: config.file.clone(),
+            line: Some(exp.line),
+            key: Some(format!("expect[{i}].{key}")),
+            message,
+        };
+        if let Some(mraps) = snapshot.mraps.value() {
+            if !mraps.iter().any(|m| m.alias == exp.mrap || m.name == exp.mrap) {
+                let known: Vec<String> = mraps.iter().map(|m| format!("`{}` ({})", m.alias, m.name)).collect();
+                errors.push(error(
+                    "mrap",
+                    format!(
+                        "the MRAP `{}` is not in the snapshot; it has {}",
+                        exp.mrap,
+                        if known.is_empty() { "none".into() } else { known.join(", ") }
+                    ),
+                ));
+            }
+        }
+        if let Via::Endpoint(id) = &exp.via {
+            if snapshot.endpoints_complete() && snapshot.endpoint(id).is_none() {
+                errors.push(error(
+                    "via",
+                    format!("the endpoint `{id}` is not in any captured describe-vpc-endpoints file"),
+                ));
+            }
+        }
+    }
+    errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BucketDecision::*;
+
+    #[test]
+    fn verdict_status_failover_tables() {
+        assert_eq!(verdict(&[Allow, Allow]), Verdict::Allow);
+        assert_eq!(verdict(&[ImplicitDeny, ExplicitDeny]), Verdict::Deny);
+        assert_eq!(verdict(&[Allow, ImplicitDeny]), Verdict::Intermittent);
+        assert_eq!(verdict(&[Allow, Unknown]), Verdict::Unknown);
+        assert_eq!(verdict(&[]), Verdict::Unknown);
+        assert_eq!(status(Expect::Allow, &[Allow, ImplicitDeny]), Status::Violated);
+        assert_eq!(
+            status(Expect::Allow, &[Unknown, ImplicitDeny]),
+            Status::Violated,
+            "known contradiction wins over unknowns"
+        );
+        assert_eq!(status(Expect::Allow, &[Allow, Unknown]), Status::Unknown);
+        assert_eq!(
+            status(Expect::Deny, &[ExplicitDeny, Allow]),
+            Status::Violated,
+            "intermittent violates a deny expectation"
+        );
+        assert_eq!(status(Expect::Deny, &[ExplicitDeny, ImplicitDeny]), Status::Holds);
+        assert_eq!(failover(Expect::Allow, &[]), Failover::None);
+        assert_eq!(failover(Expect::Allow, &[Allow]), Failover::Ready);
+        assert_eq!(failover(Expect::Allow, &[Unknown, Allow]), Failover::Unknown);
+        assert_eq!(failover(Expect::Allow, &[Unknown, ExplicitDeny]), Failover::NotReady);
+    }
+
+    #[test]
+    fn normalization_ignores_layout_and_key_order() {
+        let a = normalize_json(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*"}]}"#);
+        let b = normalize_json(
+            "{\n  \"Statement\": [ {\"Action\": \"*\", \"Effect\": \"Allow\"} ],\n  \"Version\": \"2012-10-17\"\n}",
+        );
+        assert_eq!(a, b);
+        assert!(normalize_json("{bad").is_none());
+    }
+}

@@ -1,0 +1,241 @@
+//! The captured state of the world: what a source read from AWS (live or from a snapshot
+//! directory), in AWS's own shapes, before any evaluation.
+//!
+//! Every piece is a [`Captured`]: read, not captured, an AWS error, or unreadable. "Not captured"
+//! and errors are never guessed away: the audit turns what depends on them into `unknown`.
+//! Errors that *are* answers (`NoSuchBucketPolicy`, `NoSuchPublicAccessBlockConfiguration`) are
+//! resolved by the source into "none" (reference §2).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// One piece of captured state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Captured<T> {
+    /// The value as AWS returned it.
+    Value(T),
+    /// Nobody captured it (no file): unknown.
+    NotCaptured,
+    /// AWS answered with an error that means "cannot know" (AccessDenied, throttling, ...).
+    AwsError(AwsError),
+    /// It was captured but cannot be read (bad JSON, wrong shape).
+    Invalid(String),
+}
+
+impl<T> Captured<T> {
+    pub fn value(&self) -> Option<&T> {
+        match self {
+            Captured::Value(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// Why the value is missing, for findings and explanations; `None` when it is present.
+    pub fn problem(&self) -> Option<String> {
+        match self {
+            Captured::Value(_) => None,
+            Captured::NotCaptured => Some("not captured".to_string()),
+            Captured::AwsError(e) => Some(format!("AWS error {}: {}", e.code, e.message)),
+            Captured::Invalid(reason) => Some(format!("unreadable: {reason}")),
+        }
+    }
+
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Captured<U> {
+        match self {
+            Captured::Value(v) => Captured::Value(f(v)),
+            Captured::NotCaptured => Captured::NotCaptured,
+            Captured::AwsError(e) => Captured::AwsError(e),
+            Captured::Invalid(r) => Captured::Invalid(r),
+        }
+    }
+}
+
+/// An AWS error response as the AWS CLI prints it: `{"Error": {"Code": ..., "Message": ...}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwsError {
+    #[serde(rename = "Code")]
+    pub code: String,
+    #[serde(rename = "Message", default)]
+    pub message: String,
+}
+
+/// `manifest.json`. Extra fields are kept out, not refused: a newer writer may add some.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// The account that owns the MRAPs.
+    pub account_id: String,
+    #[serde(default = "default_partition")]
+    pub partition: String,
+    #[serde(default)]
+    pub captured_at: Option<String>,
+}
+
+fn default_partition() -> String {
+    "aws".to_string()
+}
+
+/// The four Block Public Access settings (S3: "Blocking public access to your Amazon S3 storage").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicAccessBlock {
+    #[serde(rename = "BlockPublicAcls", default)]
+    pub block_public_acls: bool,
+    #[serde(rename = "IgnorePublicAcls", default)]
+    pub ignore_public_acls: bool,
+    #[serde(rename = "BlockPublicPolicy", default)]
+    pub block_public_policy: bool,
+    #[serde(rename = "RestrictPublicBuckets", default)]
+    pub restrict_public_buckets: bool,
+}
+
+impl PublicAccessBlock {
+    /// The most restrictive combination: each setting is on if any level turns it on.
+    pub fn union(self, other: PublicAccessBlock) -> PublicAccessBlock {
+        PublicAccessBlock {
+            block_public_acls: self.block_public_acls || other.block_public_acls,
+            ignore_public_acls: self.ignore_public_acls || other.ignore_public_acls,
+            block_public_policy: self.block_public_policy || other.block_public_policy,
+            restrict_public_buckets: self.restrict_public_buckets || other.restrict_public_buckets,
+        }
+    }
+}
+
+/// One bucket of an MRAP (`Regions[]` of `ListMultiRegionAccessPoints`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MrapRegion {
+    #[serde(rename = "Bucket")]
+    pub bucket: String,
+    #[serde(rename = "Region", default)]
+    pub region: String,
+    /// The bucket's owner; absent = the MRAP's owner.
+    #[serde(rename = "BucketAccountId", default, skip_serializing_if = "Option::is_none")]
+    pub bucket_account_id: Option<String>,
+}
+
+/// A Multi-Region Access Point as `ListMultiRegionAccessPoints` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mrap {
+    #[serde(rename = "Name")]
+    pub name: String,
+    #[serde(rename = "Alias")]
+    pub alias: String,
+    #[serde(rename = "CreatedAt", default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// The MRAP's own Block Public Access, fixed at creation.
+    #[serde(rename = "PublicAccessBlock", default, skip_serializing_if = "Option::is_none")]
+    pub public_access_block: Option<PublicAccessBlock>,
+    #[serde(rename = "Status", default)]
+    pub status: String,
+    #[serde(rename = "Regions", default)]
+    pub regions: Vec<MrapRegion>,
+}
+
+/// `GetMultiRegionAccessPointPolicy`: the policy text of each state (either may be absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MrapPolicy {
+    pub established: Option<String>,
+    pub proposed: Option<String>,
+}
+
+/// One route of `GetMultiRegionAccessPointRoutes`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MrapRoute {
+    #[serde(rename = "Bucket", default, skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    #[serde(rename = "Region", default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// 100 = active, 0 = passive (standby for failover).
+    #[serde(rename = "TrafficDialPercentage")]
+    pub traffic_dial_percentage: u8,
+}
+
+/// A VPC endpoint as `DescribeVpcEndpoints` reports it (only the fields the audit needs; the
+/// directory reader keeps the rest of each object untouched when it writes back).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VpcEndpoint {
+    #[serde(rename = "VpcEndpointId")]
+    pub id: String,
+    #[serde(rename = "VpcEndpointType", default)]
+    pub endpoint_type: String,
+    #[serde(rename = "VpcId", default)]
+    pub vpc_id: String,
+    #[serde(rename = "ServiceName", default)]
+    pub service_name: String,
+    #[serde(rename = "State", default)]
+    pub state: String,
+    /// The endpoint policy text; absent = the default full-access policy.
+    #[serde(rename = "PolicyDocument", default, skip_serializing_if = "Option::is_none")]
+    pub policy_document: Option<String>,
+    #[serde(rename = "OwnerId", default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+}
+
+/// Where a set of endpoints was read from: a region of the snapshot's account, or another
+/// account's region (`ec2/describe-vpc-endpoints/ACCOUNT/REGION.json`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EndpointScope {
+    pub account: Option<String>,
+    pub region: String,
+}
+
+/// Everything a source captured in one cycle.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub manifest: Captured<Manifest>,
+    pub mraps: Captured<Vec<Mrap>>,
+    /// By MRAP name.
+    pub mrap_policies: BTreeMap<String, Captured<MrapPolicy>>,
+    /// By MRAP name.
+    pub mrap_routes: BTreeMap<String, Captured<Vec<MrapRoute>>>,
+    /// Account Block Public Access by account id; `Value(None)` = not configured (all off).
+    pub account_bpa: BTreeMap<String, Captured<Option<PublicAccessBlock>>>,
+    /// Bucket policy text by bucket; `Value(None)` = no bucket policy.
+    pub bucket_policies: BTreeMap<String, Captured<Option<String>>>,
+    /// Bucket Block Public Access by bucket; `Value(None)` = not configured.
+    pub bucket_bpa: BTreeMap<String, Captured<Option<PublicAccessBlock>>>,
+    pub endpoints: BTreeMap<EndpointScope, Captured<Vec<VpcEndpoint>>>,
+}
+
+impl Snapshot {
+    /// A snapshot with nothing captured.
+    pub fn empty() -> Snapshot {
+        Snapshot {
+            manifest: Captured::NotCaptured,
+            mraps: Captured::NotCaptured,
+            mrap_policies: BTreeMap::new(),
+            mrap_routes: BTreeMap::new(),
+            account_bpa: BTreeMap::new(),
+            bucket_policies: BTreeMap::new(),
+            bucket_bpa: BTreeMap::new(),
+            endpoints: BTreeMap::new(),
+        }
+    }
+
+    pub fn account_id(&self) -> Option<&str> {
+        self.manifest.value().map(|m| m.account_id.as_str())
+    }
+
+    pub fn partition(&self) -> &str {
+        self.manifest.value().map_or("aws", |m| m.partition.as_str())
+    }
+
+    /// Finds an MRAP by alias or name.
+    pub fn mrap(&self, alias_or_name: &str) -> Option<&Mrap> {
+        self.mraps.value()?.iter().find(|m| m.alias == alias_or_name || m.name == alias_or_name)
+    }
+
+    /// Finds an endpoint by id in every captured scope.
+    pub fn endpoint(&self, id: &str) -> Option<(&EndpointScope, &VpcEndpoint)> {
+        self.endpoints.iter().find_map(|(scope, c)| c.value()?.iter().find(|e| e.id == id).map(|e| (scope, e)))
+    }
+
+    /// Whether every endpoint file was read without error (so an id found nowhere is absent).
+    pub fn endpoints_complete(&self) -> bool {
+        !self.endpoints.is_empty() && self.endpoints.values().all(|c| matches!(c, Captured::Value(_)))
+    }
+
+    /// The ARN of an MRAP: `arn:PARTITION:s3::ACCOUNT:accesspoint/ALIAS` (no region).
+    pub fn mrap_arn(&self, mrap: &Mrap) -> Option<String> {
+        Some(format!("arn:{}:s3::{}:accesspoint/{}", self.partition(), self.account_id()?, mrap.alias))
+    }
+}
