@@ -633,9 +633,9 @@ fn summary(report: &ExpectationReport, outcomes: &[BucketOutcome]) -> String {
 pub fn missing_references(config: &Config, snapshot: &Snapshot) -> Vec<ConfigError> {
     let mut errors = Vec::new();
     for (i, exp) in config.expectations.iter().enumerate() {
-        let error = |key: &str, message: String| ConfigError {
+        let error = |key: &str, line: usize, message: String| ConfigError {
             file: config.file.clone(),
-            line: Some(exp.line),
+            line: Some(line),
             key: Some(format!("expect[{i}].{key}")),
             message,
         };
@@ -644,6 +644,7 @@ pub fn missing_references(config: &Config, snapshot: &Snapshot) -> Vec<ConfigErr
                 let known: Vec<String> = mraps.iter().map(|m| format!("`{}` ({})", m.alias, m.name)).collect();
                 errors.push(error(
                     "mrap",
+                    exp.mrap_line,
                     format!(
                         "the MRAP `{}` is not in the snapshot; it has {}",
                         exp.mrap,
@@ -656,6 +657,7 @@ pub fn missing_references(config: &Config, snapshot: &Snapshot) -> Vec<ConfigErr
             if snapshot.endpoints_complete() && snapshot.endpoint(id).is_none() {
                 errors.push(error(
                     "via",
+                    exp.via_line,
                     format!("the endpoint `{id}` is not in any captured describe-vpc-endpoints file"),
                 ));
             }

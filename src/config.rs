@@ -217,8 +217,10 @@ pub struct Expectation {
     pub boundary: Option<PolicyFile>,
     pub session: Option<PolicyFile>,
     pub context: Vec<(String, ContextValue)>,
-    /// Where it is in the config file (1-based line), for later errors.
+    /// Where it is in the config file (1-based lines of `name`, `mrap`, `via`), for later errors.
     pub line: usize,
+    pub mrap_line: usize,
+    pub via_line: usize,
 }
 
 impl Expectation {
@@ -584,6 +586,8 @@ impl Ctx<'_> {
             session: file(&e.session_policy, "session_policy", PolicyKind::Session)?,
             context,
             line: self.line(&e.name.span()),
+            mrap_line: self.line(&e.mrap.span()),
+            via_line: self.line(&e.via.span()),
         })
     }
 }
@@ -639,6 +643,8 @@ context = { "aws:PrincipalOrgID" = "o-abc123", "aws:TagKeys" = ["a", "b"] }
         assert_eq!(c.daemon.state, PathBuf::from("/etc/mrap/state/mrap-auditor.db"));
         assert_eq!(c.daemon.interval, Duration::from_secs(300));
         assert_eq!(c.expectations[0].line, 7);
+        assert_eq!(c.expectations[0].mrap_line, 8);
+        assert_eq!(c.expectations[0].via_line, 12);
         assert_eq!(c.expectations[0].context.len(), 2);
     }
 
