@@ -324,9 +324,29 @@ pub struct BucketOutcome {
 /// Runs a whole cycle.
 pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Report {
     let mut world = World::new(snapshot, config);
-    let mut expectations = Vec::with_capacity(config.expectations.len());
-    for exp in &config.expectations {
-        let (report, _, findings) = evaluate(&world, config, exp, options);
+    // Expectations are independent: spread them over the cores, keeping their order.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let chunk = config.expectations.len().div_ceil(threads).max(32);
+    let shared = &world;
+    let results: Vec<(ExpectationReport, Vec<Finding>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = config
+            .expectations
+            .chunks(chunk)
+            .map(|exps| {
+                scope.spawn(move || {
+                    exps.iter()
+                        .map(|exp| {
+                            let (report, _, findings) = evaluate(shared, config, exp, options);
+                            (report, findings)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    let mut expectations = Vec::with_capacity(results.len());
+    for (report, findings) in results {
         world.findings.extend(findings);
         expectations.push(report);
     }
@@ -528,11 +548,8 @@ pub fn evaluate(
             bpa: bpa_of(snapshot.bucket_bpa.get(&region.bucket)),
             account_bpa: bpa_of(snapshot.account_bpa.get(bucket_account)),
         };
-        let decision = path::decide(&request, &network, &mrap_facts, &bucket, &caller);
-        let proposed_decision = proposed.as_ref().map(|p| {
-            let facts = MrapFacts { policy: p.clone(), ..mrap_facts.clone() };
-            path::decide(&request, &network, &facts, &bucket, &caller)
-        });
+        let (decision, proposed_decision) =
+            path::decide(&request, &network, &mrap_facts, &bucket, &caller, proposed.as_ref());
         let report = BucketReport {
             bucket: region.bucket.clone(),
             account: bucket_account.to_string(),

@@ -190,27 +190,32 @@ thread_local! {
     static DEFAULT_VPCE: crate::policy::Policy = allow_all_policy(crate::policy::PolicyKind::Vpce, true);
 }
 
-/// Decides one bucket.
-pub fn decide(
+/// Decides one bucket under the MRAP's policy and, when given, under its Proposed policy (the
+/// bucket request does not depend on the MRAP policy and is evaluated once).
+pub fn decide<'a>(
     req: &PathRequest<'_>,
     network: &Network<'_>,
-    mrap: &MrapFacts<'_>,
+    mrap: &MrapFacts<'a>,
     bucket: &BucketFacts<'_>,
     caller: &CallerPolicies<'_>,
-) -> PathDecision {
-    ASSUMED_IDENTITY
-        .with(|identity| DEFAULT_VPCE.with(|vpce| decide_with(req, network, mrap, bucket, caller, identity, vpce)))
+    proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
+) -> (PathDecision, Option<PathDecision>) {
+    ASSUMED_IDENTITY.with(|identity| {
+        DEFAULT_VPCE.with(|vpce| decide_with(req, network, mrap, bucket, caller, proposed, identity, vpce))
+    })
 }
 
-fn decide_with(
+#[expect(clippy::too_many_arguments, reason = "the path's inputs plus the two built-in policies")]
+fn decide_with<'a>(
     req: &PathRequest<'_>,
     network: &Network<'_>,
-    mrap: &MrapFacts<'_>,
+    mrap: &MrapFacts<'a>,
     bucket: &BucketFacts<'_>,
     caller: &CallerPolicies<'_>,
+    proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
     assumed_identity: &crate::policy::Policy,
     default_vpce: &crate::policy::Policy,
-) -> PathDecision {
+) -> (PathDecision, Option<PathDecision>) {
     let mut assumptions = Vec::new();
     let structural = structural_checks(req, network, mrap);
 
@@ -273,88 +278,79 @@ fn decide_with(
         rcp: (!caller.rcp.is_empty()).then(|| caller.rcp.clone()),
     };
 
-    // The MRAP request.
-    let mrap_resource =
-        if req.bucket_action { mrap.arn.to_string() } else { format!("{}/object/{}", mrap.arn, req.key) };
-    let mrap_request =
-        Request::new(req.caller.clone(), req.action, &mrap_resource, Some(mrap.account), context.clone());
-    let (mrap_policy, mrap_unknown) = match &mrap.policy {
-        Known::Value(p) => (*p, None),
-        Known::Unknown(why) => (None, Some(format!("the MRAP policy: {why}"))),
-    };
-    let mrap_eval = explain(&mrap_request, &PolicySet { resource: mrap_policy, ..base.clone() });
-
-    // The bucket request.
+    // The bucket request does not depend on the MRAP policy: evaluate it once.
     let bucket_arn = format!("arn:{}:s3:::{}", req.partition, bucket.name);
     let bucket_resource = if req.bucket_action { bucket_arn } else { format!("{bucket_arn}/{}", req.key) };
-    let bucket_request = Request::new(req.caller.clone(), req.action, &bucket_resource, Some(bucket.account), context);
+    let bucket_request =
+        Request::new(req.caller.clone(), req.action, &bucket_resource, Some(bucket.account), context.clone());
     let (bucket_policy, bucket_unknown) = match &bucket.policy {
         Known::Value(p) => (*p, None),
         Known::Unknown(why) => (None, Some(format!("the bucket policy of {}: {why}", bucket.name))),
     };
-    let bucket_eval = explain(&bucket_request, &PolicySet { resource: bucket_policy, ..base });
-    for a in mrap_eval.assumptions.iter().chain(&bucket_eval.assumptions) {
-        push_unique(&mut assumptions, a);
-    }
+    let bucket_eval = explain(&bucket_request, &PolicySet { resource: bucket_policy, ..base.clone() });
+    let bucket_outcome =
+        request_outcome(&bucket_eval, PathLayer::Bucket, vpce_unknown.as_deref(), bucket_unknown.as_deref());
 
-    let bpa = block_public_access(req, mrap, bucket, mrap_policy, bucket_policy);
+    let mrap_resource =
+        if req.bucket_action { mrap.arn.to_string() } else { format!("{}/object/{}", mrap.arn, req.key) };
+    let mrap_request = Request::new(req.caller.clone(), req.action, &mrap_resource, Some(mrap.account), context);
+    // The MRAP request, and the combination, under one MRAP policy (Established or Proposed).
+    let finish = |policy: &Known<Option<NamedPolicy<'a>>>| -> PathDecision {
+        let (mrap_policy, mrap_unknown) = match policy {
+            Known::Value(p) => (*p, None),
+            Known::Unknown(why) => (None, Some(format!("the MRAP policy: {why}"))),
+        };
+        let mrap_eval = explain(&mrap_request, &PolicySet { resource: mrap_policy, ..base.clone() });
+        let mut assumptions = assumptions.clone();
+        for a in mrap_eval.assumptions.iter().chain(&bucket_eval.assumptions) {
+            push_unique(&mut assumptions, a);
+        }
+        let bpa = block_public_access(req, mrap, bucket, mrap_policy, bucket_policy);
 
-    // Every layer's outcome at its position; the decision is the first failure in order.
-    let mut outcomes: Vec<Outcome> = Vec::new();
-    let check_outcome = |layer: PathLayer, c: &Check| match c.result {
-        Tri::No => Some(Outcome {
-            position: layer as u8,
-            layer,
-            decision: Decision::ExplicitDeny,
-            statement: None,
-            reason: c.detail.clone(),
-        }),
-        Tri::Unknown => Some(Outcome {
-            position: layer as u8,
-            layer,
-            decision: Decision::Unknown,
-            statement: None,
-            reason: c.detail.clone(),
-        }),
-        Tri::Yes => None,
-    };
-    outcomes.extend(structural.iter().filter_map(|c| check_outcome(PathLayer::Structural, c)));
-    outcomes.extend(request_outcome(&mrap_eval, PathLayer::Mrap, vpce_unknown.as_deref(), mrap_unknown.as_deref()));
-    outcomes.extend(request_outcome(
-        &bucket_eval,
-        PathLayer::Bucket,
-        vpce_unknown.as_deref(),
-        bucket_unknown.as_deref(),
-    ));
-    outcomes.extend(bpa.iter().filter_map(|c| check_outcome(PathLayer::BlockPublicAccess, c)));
-    outcomes.sort_by_key(|o| o.position);
-    let pick = |d: Decision| outcomes.iter().find(|o| o.decision == d);
-    let chosen =
-        pick(Decision::ExplicitDeny).or_else(|| pick(Decision::ImplicitDeny)).or_else(|| pick(Decision::Unknown));
-    let (decision, deciding_layer, statement, reason) = match chosen {
-        Some(o) => (o.decision, Some(o.layer), o.statement.clone(), o.reason.clone()),
-        None => {
-            let s = bucket_eval.deciding_statement.clone().or_else(|| mrap_eval.deciding_statement.clone());
-            let reason = match &s {
-                Some(s) => format!("allowed; the bucket grant is {}", statement_label(s)),
-                None => "allowed".to_string(),
+        // Every layer's outcome at its position; the decision is the first failure in order.
+        let check_outcome = |layer: PathLayer, c: &Check| {
+            let decision = match c.result {
+                Tri::No => Decision::ExplicitDeny,
+                Tri::Unknown => Decision::Unknown,
+                Tri::Yes => return None,
             };
-            (Decision::Allow, None, s, reason)
+            Some(Outcome { position: layer as u8, layer, decision, statement: None, reason: c.detail.clone() })
+        };
+        let mut outcomes: Vec<Outcome> = Vec::new();
+        outcomes.extend(structural.iter().filter_map(|c| check_outcome(PathLayer::Structural, c)));
+        outcomes.extend(request_outcome(&mrap_eval, PathLayer::Mrap, vpce_unknown.as_deref(), mrap_unknown.as_deref()));
+        outcomes.extend(bucket_outcome.clone());
+        outcomes.extend(bpa.iter().filter_map(|c| check_outcome(PathLayer::BlockPublicAccess, c)));
+        outcomes.sort_by_key(|o| o.position);
+        let pick = |d: Decision| outcomes.iter().find(|o| o.decision == d);
+        let chosen =
+            pick(Decision::ExplicitDeny).or_else(|| pick(Decision::ImplicitDeny)).or_else(|| pick(Decision::Unknown));
+        let (decision, deciding_layer, statement, reason) = match chosen {
+            Some(o) => (o.decision, Some(o.layer), o.statement.clone(), o.reason.clone()),
+            None => {
+                let s = bucket_eval.deciding_statement.clone().or_else(|| mrap_eval.deciding_statement.clone());
+                let reason = match &s {
+                    Some(s) => format!("allowed; the bucket grant is {}", statement_label(s)),
+                    None => "allowed".to_string(),
+                };
+                (Decision::Allow, None, s, reason)
+            }
+        };
+        PathDecision {
+            decision,
+            deciding_layer,
+            statement,
+            reason,
+            structural: structural.clone(),
+            mrap_resource: mrap_resource.clone(),
+            bucket_resource: bucket_resource.clone(),
+            mrap_request: mrap_eval,
+            bucket_request: bucket_eval.clone(),
+            block_public_access: bpa,
+            assumptions,
         }
     };
-    PathDecision {
-        decision,
-        deciding_layer,
-        statement,
-        reason,
-        structural,
-        mrap_resource,
-        bucket_resource,
-        mrap_request: mrap_eval,
-        bucket_request: bucket_eval,
-        block_public_access: bpa,
-        assumptions,
-    }
+    (finish(&mrap.policy), proposed.map(finish))
 }
 
 fn statement_label(s: &StatementRef) -> String {
@@ -431,6 +427,7 @@ fn structural_checks(req: &PathRequest<'_>, network: &Network<'_>, mrap: &MrapFa
 }
 
 /// A layer's outcome, at the position in the path it is attributed to.
+#[derive(Clone)]
 struct Outcome {
     /// Order of attribution; an identity failure sits where its grant was missing.
     position: u8,
@@ -512,29 +509,26 @@ fn block_public_access(
     bucket_policy: Option<NamedPolicy<'_>>,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
-    // Most restrictive of the MRAP's, its owner's account, the bucket's and the bucket owner's.
-    let levels = [
-        Known::Value(mrap.bpa.unwrap_or_default()),
-        mrap.account_bpa.clone(),
-        bucket.bpa.clone(),
-        bucket.account_bpa.clone(),
-    ];
-    let restrict_known = levels.iter().any(|l| l.value().is_some_and(|b| b.restrict_public_buckets));
-    let any_unknown = levels.iter().any(|l| l.value().is_none());
+    // Each resource admits only its own owner's account: the MRAP its owner's, the bucket its
+    // owner's ("restricts access to an access point or bucket with a public policy to ... the
+    // bucket owner's account and access point owner's account"). The MRAP's and its account's
+    // settings pass through to the bucket (an access point's setting acts "as though the
+    // underlying bucket has this setting enabled").
+    let mrap_levels = vec![Known::Value(mrap.bpa.unwrap_or_default()), mrap.account_bpa.clone()];
+    let mut bucket_levels = mrap_levels.clone();
+    bucket_levels.extend([bucket.bpa.clone(), bucket.account_bpa.clone()]);
     let caller_account = req.caller.account();
     let sides = [
-        ("MRAP", mrap_policy, PolicyHolder::AccessPoint, vec![mrap.account]),
-        ("bucket", bucket_policy, PolicyHolder::Bucket, vec![bucket.account, mrap.account]),
+        ("MRAP", mrap_policy, PolicyHolder::AccessPoint, mrap.account, mrap_levels),
+        ("bucket", bucket_policy, PolicyHolder::Bucket, bucket.account, bucket_levels),
     ];
-    for (what, policy, holder, owners) in sides {
+    for (what, policy, holder, owner, levels) in sides {
         let Some(p) = policy else { continue };
-        if !is_public(p.policy, holder) {
+        if !is_public(p.policy, holder) || caller_account == Some(owner) {
             continue;
         }
-        let insider = caller_account.is_some_and(|a| owners.contains(&a));
-        if insider {
-            continue;
-        }
+        let restrict_known = levels.iter().any(|l| l.value().is_some_and(|b| b.restrict_public_buckets));
+        let any_unknown = levels.iter().any(|l| l.value().is_none());
         let (result, detail) = if restrict_known {
             (
                 Tri::No,

@@ -1,6 +1,12 @@
 //! `check`, `explain` and `diff` on the bundled example, as a user runs them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests fail by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -51,7 +57,9 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn fix_seed_bucket_policy(snapshot: &Path) {
     let file = snapshot.join("s3/get-bucket-policy/doc-examplebucket1.json");
-    let body = std::fs::read_to_string(&file).unwrap().replace(r#"arn:aws:s3:::doc-examplebucket1\"]"#, r#"arn:aws:s3:::doc-examplebucket1/*\"]"#);
+    let body = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace(r#"arn:aws:s3:::doc-examplebucket1\"]"#, r#"arn:aws:s3:::doc-examplebucket1/*\"]"#);
     std::fs::write(file, body).unwrap();
 }
 
@@ -119,7 +127,13 @@ fn unreadable_input_is_unknown_never_holds() {
     let r: Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(r["expectations"][0]["status"], "unknown");
     assert_eq!(r["expectations"][0]["buckets"][1]["decision"], "unknown");
-    assert!(r["findings"].as_array().unwrap().iter().any(|f| f["code"] == "unreadable-input" && f["resource"] == "arn:aws:s3:::doc-examplebucket2"));
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "unreadable-input" && f["resource"] == "arn:aws:s3:::doc-examplebucket2")
+    );
     // The anonymous expectation does not need the bucket policy to be denied: it still holds.
     assert_eq!(r["expectations"][1]["status"], "holds");
 }
@@ -130,11 +144,26 @@ fn configuration_errors_exit_64_naming_file_line_and_key() {
     let config = dir.path().join("mrap-auditor.toml");
     let original = std::fs::read_to_string(&config).unwrap();
     let cases = [
-        (original.replace("expect = \"deny\"", "expect = \"deny\"\ncolour = \"blue\""), "line 35: unknown field `colour`"),
-        (original.replace("mrap = \"mfzwi23gnjvgw.mrap\"\nprincipal = \"anonymous\"", "mrap = \"nosuchmrap.mrap\"\nprincipal = \"anonymous\""), "line 29, key `expect[1].mrap`: the MRAP `nosuchmrap.mrap` is not in the snapshot"),
-        (original.replacen("via = \"vpce-0a1b2c3d4e5f60718\"", "via = \"vpce-0a1b2c3d4e5f60719\"", 1), "line 22, key `expect[0].via`: the endpoint `vpce-0a1b2c3d4e5f60719` is not in any captured describe-vpc-endpoints file"),
+        (
+            original.replace("expect = \"deny\"", "expect = \"deny\"\ncolour = \"blue\""),
+            "line 35: unknown field `colour`",
+        ),
+        (
+            original.replace(
+                "mrap = \"mfzwi23gnjvgw.mrap\"\nprincipal = \"anonymous\"",
+                "mrap = \"nosuchmrap.mrap\"\nprincipal = \"anonymous\"",
+            ),
+            "line 29, key `expect[1].mrap`: the MRAP `nosuchmrap.mrap` is not in the snapshot",
+        ),
+        (
+            original.replacen("via = \"vpce-0a1b2c3d4e5f60718\"", "via = \"vpce-0a1b2c3d4e5f60719\"", 1),
+            "line 22, key `expect[0].via`: the endpoint `vpce-0a1b2c3d4e5f60719` is not in any captured describe-vpc-endpoints file",
+        ),
         (original.replace("path = \"snapshots/example\"", "path = \"snapshots/nope\""), "does not exist"),
-        (original.replace("name = \"anonymous-cannot-read\"", "name = \"app-reads-reports\""), "duplicate expectation name `app-reads-reports`"),
+        (
+            original.replace("name = \"anonymous-cannot-read\"", "name = \"app-reads-reports\""),
+            "duplicate expectation name `app-reads-reports`",
+        ),
     ];
     for (body, want) in cases {
         std::fs::write(&config, body).unwrap();
@@ -182,7 +211,15 @@ fn diff_reports_flips_and_ignores_layout() {
     let new = dir.path().join("snapshots/example");
     let config = root().join("config/mrap-auditor.toml");
     let args = |o: &Path, n: &Path| -> Vec<String> {
-        vec!["diff".into(), o.display().to_string(), n.display().to_string(), "--config".into(), config.display().to_string(), "--at".into(), AT.into()]
+        vec![
+            "diff".into(),
+            o.display().to_string(),
+            n.display().to_string(),
+            "--config".into(),
+            config.display().to_string(),
+            "--at".into(),
+            AT.into(),
+        ]
     };
     // Same content, re-laid-out and keys reordered: no change.
     let file = new.join("s3/get-bucket-policy/doc-examplebucket2.json");

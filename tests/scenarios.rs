@@ -6,7 +6,13 @@
 //! with equal length; `report.findings` order-free, each listed finding present; a key ending in
 //! `_contains` matches the same field without the suffix by substring.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests fail by panicking")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -42,7 +48,10 @@ fn matches(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
                     let list = av.as_array().cloned().unwrap_or_default();
                     for (i, f) in ev.as_array().cloned().unwrap_or_default().iter().enumerate() {
                         if !list.iter().any(|g| matches(f, g, "").is_ok()) {
-                            return Err(format!("report.findings[{i}]: no finding matches {f}; got {}", serde_json::to_string_pretty(av).unwrap()));
+                            return Err(format!(
+                                "report.findings[{i}]: no finding matches {f}; got {}",
+                                serde_json::to_string_pretty(av).unwrap()
+                            ));
                         }
                     }
                     continue;
@@ -53,7 +62,12 @@ fn matches(expected: &Value, actual: &Value, path: &str) -> Result<(), String> {
         }
         (Value::Array(e), Value::Array(a)) => {
             if e.len() != a.len() {
-                return Err(format!("{path}: {} items expected, {} found: {}", e.len(), a.len(), serde_json::to_string(actual).unwrap()));
+                return Err(format!(
+                    "{path}: {} items expected, {} found: {}",
+                    e.len(),
+                    a.len(),
+                    serde_json::to_string(actual).unwrap()
+                ));
             }
             e.iter().zip(a).enumerate().try_for_each(|(i, (ev, av))| matches(ev, av, &format!("{path}[{i}]")))
         }
@@ -91,13 +105,19 @@ fn scenario_fixtures_through_the_binary() {
         let code = out.status.code();
         let want_code = expected["exit"].as_i64().map(|c| c as i32);
         if code != want_code {
-            failures.push(format!("{name}: exit {code:?}, expected {want_code:?}; stderr: {}", String::from_utf8_lossy(&out.stderr)));
+            failures.push(format!(
+                "{name}: exit {code:?}, expected {want_code:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
             continue;
         }
         let report: Value = match serde_json::from_slice(&out.stdout) {
             Ok(r) => r,
             Err(e) => {
-                failures.push(format!("{name}: stdout is not JSON ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr)));
+                failures.push(format!(
+                    "{name}: stdout is not JSON ({e}); stderr: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
                 continue;
             }
         };

@@ -460,13 +460,15 @@ fn missing_grant(
 fn deciding_statement(evaluation: &Evaluation, layers: &[LayerTrace]) -> Option<StatementRef> {
     let (layer, effect, applies) = match evaluation.decision {
         Decision::ExplicitDeny => (evaluation.deciding_layer?, Effect::Deny, Tri::Yes),
+        // The resource policy's grant when it gave one (needed cross-account, and the more
+        // specific reason), else the identity policy's.
         Decision::Allow => {
-            let granting = if evaluation.identity_grants.is_yes()
-                && layers.iter().any(|l| l.layer == Layer::Identity && l.outcome == LayerOutcome::Allow)
+            let granting = if evaluation.resource_grants.is_yes()
+                && layers.iter().any(|l| l.layer == Layer::Resource && l.outcome == LayerOutcome::Allow)
             {
-                Layer::Identity
-            } else {
                 Layer::Resource
+            } else {
+                Layer::Identity
             };
             (granting, Effect::Allow, Tri::Yes)
         }
