@@ -532,7 +532,7 @@ pub fn evaluate(
             Some(loaded) => named(loaded),
             None => Known::Unknown("not captured".into()),
         };
-        if world.bucket_policies.get(region.bucket.as_str()).is_none() {
+        if !world.bucket_policies.contains_key(region.bucket.as_str()) {
             findings.push(finding(
                 Severity::Error,
                 "unreadable-input",

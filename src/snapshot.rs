@@ -178,6 +178,20 @@ pub struct EndpointScope {
     pub region: String,
 }
 
+/// One failed read, for logs and `source_errors_total{api,code}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceError {
+    /// The AWS API (`GetBucketPolicy`, `DescribeVpcEndpoints`, ...).
+    pub api: String,
+    /// The AWS error code (`AccessDenied`, `SlowDown`, `Timeout`, ...), or `InvalidSnapshotFile`.
+    pub code: String,
+    /// The bucket, MRAP, account or region concerned.
+    pub resource: String,
+    pub message: String,
+    /// AWS's request id, when there was a response.
+    pub request_id: Option<String>,
+}
+
 /// Everything a source captured in one cycle.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Snapshot {
@@ -194,6 +208,8 @@ pub struct Snapshot {
     /// Bucket Block Public Access by bucket; `Value(None)` = not configured.
     pub bucket_bpa: BTreeMap<String, Captured<Option<PublicAccessBlock>>>,
     pub endpoints: BTreeMap<EndpointScope, Captured<Vec<VpcEndpoint>>>,
+    /// Every read that failed (answers such as `NoSuchBucketPolicy` are not failures).
+    pub errors: Vec<SourceError>,
 }
 
 impl Snapshot {
@@ -208,6 +224,7 @@ impl Snapshot {
             bucket_policies: BTreeMap::new(),
             bucket_bpa: BTreeMap::new(),
             endpoints: BTreeMap::new(),
+            errors: Vec::new(),
         }
     }
 

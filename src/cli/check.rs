@@ -38,11 +38,11 @@ pub fn run(args: &CheckArgs) -> Exit {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let (snapshot, path) = match common::read_snapshot(&config, args.snapshot.as_deref()) {
-        Ok(s) => s,
+    let captured = match common::read_snapshot(&config, args.snapshot.as_deref()) {
+        Ok(c) => c,
         Err(e) => return e,
     };
-    let report = audit(&config, &snapshot, &common::audit_options(args.at, &path));
+    let report = audit(&config, &captured.snapshot, &common::audit_options(args.at, &captured));
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
         Format::Text => report::to_text(&report),

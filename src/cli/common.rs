@@ -1,6 +1,6 @@
-//! What several commands share: loading the configuration, reading the source, exit codes.
+//! What several commands share: loading the configuration, capturing from the source, exit codes.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
@@ -9,7 +9,7 @@ use crate::audit::{AuditOptions, missing_references};
 use crate::config::{self, Config, SourceConfig};
 use crate::report::{Report, Status};
 use crate::snapshot::Snapshot;
-use crate::source::dir;
+use crate::source::{Source, SourceSetupError};
 
 /// Default configuration path (DESIGN §6).
 pub const DEFAULT_CONFIG: &str = "config/mrap-auditor.toml";
@@ -21,39 +21,51 @@ pub fn load_config(path: &Path) -> Result<Config, Exit> {
     })
 }
 
-/// Reads the configured snapshot directory (or `dir` instead of it) and checks that what the
-/// expectations name is in it.
-pub fn read_snapshot(config: &Config, dir_override: Option<&Path>) -> Result<(Snapshot, PathBuf), Exit> {
-    let path = match (dir_override, &config.source) {
-        (Some(d), _) => d.to_path_buf(),
-        (None, SourceConfig::Snapshot { path }) => path.clone(),
-        (None, SourceConfig::Aws) => {
-            error(format_args!(
-                "{}: `[source] kind = \"aws\"` is read by the live source; give a snapshot directory with `--snapshot DIR`",
-                config.file.display()
-            ));
-            return Err(Exit::Usage);
+/// A captured snapshot and where it came from.
+pub struct Captured {
+    pub snapshot: Snapshot,
+    /// `snapshot` or `aws`.
+    pub label: &'static str,
+    pub location: String,
+}
+
+/// Captures from the configured source (or the snapshot directory `dir_override` instead) and,
+/// for a snapshot directory, checks that what the expectations name is in it.
+pub fn read_snapshot(config: &Config, dir_override: Option<&Path>) -> Result<Captured, Exit> {
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            error(format_args!("cannot start the I/O runtime: {e}"));
+            return Err(Exit::Unknown);
         }
     };
-    let snapshot = dir::read(&path).map_err(|e| {
+    let captured = runtime.block_on(async {
+        let source = Source::from_config(config, dir_override.map(Path::to_path_buf)).await?;
+        let snapshot = source.capture().await?;
+        Ok::<_, SourceSetupError>(Captured { snapshot, label: source.label(), location: source.location() })
+    });
+    let captured = captured.map_err(|e| {
         error(format_args!("{}: {e}", config.file.display()));
         Exit::Usage
     })?;
-    let missing = missing_references(config, &snapshot);
-    if !missing.is_empty() {
-        for e in &missing {
-            error(e);
+    let from_directory = dir_override.is_some() || matches!(config.source, SourceConfig::Snapshot { .. });
+    if from_directory {
+        let missing = missing_references(config, &captured.snapshot);
+        if !missing.is_empty() {
+            for e in &missing {
+                error(e);
+            }
+            return Err(Exit::Usage);
         }
-        return Err(Exit::Usage);
     }
-    Ok((snapshot, path))
+    Ok(captured)
 }
 
-pub fn audit_options(at: Option<DateTime<Utc>>, snapshot_path: &Path) -> AuditOptions {
+pub fn audit_options(at: Option<DateTime<Utc>>, captured: &Captured) -> AuditOptions {
     AuditOptions {
         at: at.unwrap_or_else(Utc::now),
-        source: "snapshot".into(),
-        snapshot_path: Some(snapshot_path.display().to_string()),
+        source: captured.label.into(),
+        snapshot_path: Some(captured.location.clone()),
     }
 }
 

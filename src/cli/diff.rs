@@ -39,15 +39,15 @@ pub fn run(args: &DiffArgs) -> Exit {
         Err(e) => return e,
     };
     let at = args.at.unwrap_or_else(Utc::now);
-    let mut reports = Vec::new();
-    for dir in [&args.old, &args.new] {
-        match common::read_snapshot(&config, Some(dir)) {
-            Ok((snapshot, path)) => reports.push(audit(&config, &snapshot, &common::audit_options(Some(at), &path))),
-            Err(e) => return e,
-        }
-    }
-    let [old, new] = [&reports[0], &reports[1]];
-    let d = drift::compare(old, new);
+    let report = |dir: &PathBuf| {
+        common::read_snapshot(&config, Some(dir))
+            .map(|c| audit(&config, &c.snapshot, &common::audit_options(Some(at), &c)))
+    };
+    let (old, new) = match (report(&args.old), report(&args.new)) {
+        (Ok(old), Ok(new)) => (old, new),
+        (Err(e), _) | (_, Err(e)) => return e,
+    };
+    let d = drift::compare(&old, &new);
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&d).unwrap_or_default() + "\n",
         Format::Text => drift::to_text(&d),

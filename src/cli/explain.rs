@@ -56,12 +56,12 @@ pub fn run(args: &ExplainArgs) -> Exit {
         ));
         return Exit::Usage;
     };
-    let (snapshot, path) = match common::read_snapshot(&config, args.snapshot.as_deref()) {
-        Ok(s) => s,
+    let captured = match common::read_snapshot(&config, args.snapshot.as_deref()) {
+        Ok(c) => c,
         Err(e) => return e,
     };
-    let world = World::new(&snapshot, &config);
-    let (report, outcomes, findings) = evaluate(&world, &config, exp, &common::audit_options(args.at, &path));
+    let world = World::new(&captured.snapshot, &config);
+    let (report, outcomes, findings) = evaluate(&world, &config, exp, &common::audit_options(args.at, &captured));
     let selected: Vec<_> =
         outcomes.iter().filter(|o| args.bucket.as_ref().is_none_or(|b| &o.report.bucket == b)).collect();
     if let (Some(b), true) = (&args.bucket, selected.is_empty()) {

@@ -15,7 +15,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::snapshot::{
-    AwsError, Captured, EndpointScope, Manifest, Mrap, MrapPolicy, MrapRoute, PublicAccessBlock, Snapshot, VpcEndpoint,
+    AwsError, Captured, EndpointScope, Manifest, Mrap, MrapPolicy, MrapRoute, PublicAccessBlock, Snapshot, SourceError,
+    VpcEndpoint,
 };
 
 /// Why a snapshot directory could not be read at all.
@@ -104,6 +105,16 @@ struct ErrorFile<'a> {
 
 // ---- reading ----
 
+/// Records what could not be read, with the AWS API the file stands for.
+fn note_errors<T>(errors: &mut Vec<SourceError>, api: &str, resource: &str, c: &Captured<T>) {
+    let (code, message) = match c {
+        Captured::AwsError(e) => (e.code.clone(), e.message.clone()),
+        Captured::Invalid(reason) => ("InvalidSnapshotFile".to_string(), reason.clone()),
+        Captured::Value(_) | Captured::NotCaptured => return,
+    };
+    errors.push(SourceError { api: api.into(), code, resource: resource.into(), message, request_id: None });
+}
+
 /// One file's content: absent, an AWS error, unreadable, or parsed.
 fn read_file<T: DeserializeOwned>(path: &Path) -> Captured<T> {
     let text = match fs::read_to_string(path) {
@@ -179,6 +190,7 @@ pub fn read(dir: &Path) -> Result<Snapshot, DirError> {
         snapshot.bucket_bpa.insert(bucket, bpa);
     }
     let endpoints = dir.join(ENDPOINTS_DIR);
+    let mut errors = Vec::new();
     for (region, path) in json_files(&endpoints) {
         let scope = EndpointScope { account: None, region };
         snapshot.endpoints.insert(scope, read_file::<EndpointsOutput>(&path).map(|o| o.vpc_endpoints));
@@ -195,6 +207,27 @@ pub fn read(dir: &Path) -> Result<Snapshot, DirError> {
             }
         }
     }
+    note_errors(&mut errors, "ListMultiRegionAccessPoints", "mraps", &snapshot.mraps);
+    for (name, c) in &snapshot.mrap_policies {
+        note_errors(&mut errors, "GetMultiRegionAccessPointPolicy", name, c);
+    }
+    for (name, c) in &snapshot.mrap_routes {
+        note_errors(&mut errors, "GetMultiRegionAccessPointRoutes", name, c);
+    }
+    for (account, c) in &snapshot.account_bpa {
+        note_errors(&mut errors, "GetPublicAccessBlock", account, c);
+    }
+    for (bucket, c) in &snapshot.bucket_policies {
+        note_errors(&mut errors, "GetBucketPolicy", bucket, c);
+    }
+    for (bucket, c) in &snapshot.bucket_bpa {
+        note_errors(&mut errors, "GetBucketPublicAccessBlock", bucket, c);
+    }
+    for (scope, c) in &snapshot.endpoints {
+        note_errors(&mut errors, "DescribeVpcEndpoints", &scope.region, c);
+    }
+    note_errors(&mut errors, "Manifest", "manifest.json", &snapshot.manifest);
+    snapshot.errors = errors;
     Ok(snapshot)
 }
 
@@ -381,7 +414,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let original = sample();
         write(&original, dir.path()).unwrap();
-        let back = read(dir.path()).unwrap();
+        let mut back = read(dir.path()).unwrap();
+        assert_eq!(back.errors.len(), 1, "the AccessDenied file is a source error");
+        assert_eq!(back.errors[0].api, "GetBucketPolicy");
+        back.errors.clear();
         assert_eq!(back, original);
         let policy = fs::read_to_string(dir.path().join("s3/get-bucket-policy/b2.json")).unwrap();
         assert!(policy.contains("NoSuchBucketPolicy"));
@@ -398,7 +434,7 @@ mod tests {
         assert!(matches!(&s.mraps, Captured::Invalid(m) if m.contains("not the AWS CLI's shape")));
         assert!(matches!(&s.bucket_policies["b3"], Captured::AwsError(e) if e.code == "AccessDenied"));
         assert_eq!(s.bucket_policies["b2"], Captured::Value(None));
-        assert!(s.bucket_bpa.get("b9").is_none());
+        assert!(!s.bucket_bpa.contains_key("b9"));
     }
 
     #[test]

@@ -1,4 +1,67 @@
-//! Sources turn the world into a [`crate::snapshot::Snapshot`]: a snapshot directory (`dir`),
-//! or live AWS (`aws`, feature `aws`).
+//! Sources turn the world into a [`Snapshot`]: a snapshot directory (`dir`), or live AWS
+//! (`aws`, cargo feature `aws`). Both produce the same `Snapshot`, so the evaluation is identical
+//! whichever ran. A source only fails as a whole when it cannot start (no directory, no AWS
+//! configuration); every failed read inside a cycle is recorded in the snapshot instead.
+
+use std::path::PathBuf;
+
+use crate::config::{Config, SourceConfig};
+use crate::snapshot::Snapshot;
 
 pub mod dir;
+
+/// Why a source could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceSetupError {
+    #[error(transparent)]
+    Dir(#[from] dir::DirError),
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// The configured source of snapshots.
+#[derive(Debug)]
+pub enum Source {
+    Dir(PathBuf),
+}
+
+impl Source {
+    /// The source a configuration names; `dir_override` replaces a snapshot directory.
+    pub async fn from_config(config: &Config, dir_override: Option<PathBuf>) -> Result<Source, SourceSetupError> {
+        match (dir_override, &config.source) {
+            (Some(dir), _) => Ok(Source::Dir(dir)),
+            (None, SourceConfig::Snapshot { path }) => Ok(Source::Dir(path.clone())),
+            (None, SourceConfig::Aws) => {
+                Err(SourceSetupError::Unavailable("`[source] kind = \"aws\"` needs the live AWS source".to_string()))
+            }
+        }
+    }
+
+    /// Captures one snapshot.
+    pub async fn capture(&self) -> Result<Snapshot, SourceSetupError> {
+        match self {
+            Source::Dir(path) => {
+                let path = path.clone();
+                // Small files, but still blocking I/O: keep it off the async workers.
+                tokio::task::spawn_blocking(move || dir::read(&path))
+                    .await
+                    .map_err(|e| SourceSetupError::Unavailable(format!("the snapshot reader stopped: {e}")))?
+                    .map_err(SourceSetupError::from)
+            }
+        }
+    }
+
+    /// `snapshot` or `aws`, as reports and metrics name it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Source::Dir(_) => "snapshot",
+        }
+    }
+
+    /// Where it reads from, for reports and logs.
+    pub fn location(&self) -> String {
+        match self {
+            Source::Dir(path) => path.display().to_string(),
+        }
+    }
+}
