@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+scripts/install-test-tools.sh
+
 echo "== format"
 cargo fmt --all -- --check
 

@@ -145,6 +145,7 @@ impl<'s> World<'s> {
                 other => {
                     let why = other.problem().unwrap_or_default();
                     w.unreadable(&arn, "the MRAP policy", &why);
+                    w.unreadable_record("mrap", &arn);
                     w.mrap_established.insert(m.name.as_str(), Known::Unknown(why));
                 }
             }
@@ -167,6 +168,7 @@ impl<'s> World<'s> {
                 other => {
                     let why = other.problem().unwrap_or_default();
                     w.unreadable(&arn, "the bucket policy", &why);
+                    w.unreadable_record("bucket", &arn);
                     Known::Unknown(why)
                 }
             };
@@ -230,6 +232,16 @@ impl<'s> World<'s> {
             format!("{what} could not be read ({why}); every verdict that needs it is unknown"),
             Some("check the auditor's permissions and the capture (see README: IAM policy)".to_string()),
         ));
+    }
+
+    fn unreadable_record(&mut self, kind: &str, resource: &str) {
+        self.policies.push(PolicyRecord {
+            kind: kind.into(),
+            resource: resource.into(),
+            hash: Some(crate::drift::UNREADABLE.into()),
+            public: false,
+            normalized: None,
+        });
     }
 
     /// Parses, records and lints one policy text (`None` = no policy).

@@ -91,7 +91,7 @@ struct RawDaemon {
     listen: Option<Spanned<String>>,
     /// SQLite state database (default state/mrap-auditor.db).
     state: Option<String>,
-    /// Longest a cycle may run (default: the interval, at most 10m).
+    /// Longest a cycle may run (default: the interval, at least 1m and at most 10m).
     cycle_timeout: Option<Spanned<String>>,
     /// Random delay added to each interval, as a fraction of it (default 0.1).
     jitter: Option<f64>,
@@ -467,7 +467,8 @@ impl Ctx<'_> {
         let state = self.path(d.and_then(|d| d.state.as_deref()).unwrap_or("state/mrap-auditor.db"));
         let cycle_timeout = match d.and_then(|d| d.cycle_timeout.as_ref()) {
             Some(v) => self.duration(v, "daemon.cycle_timeout")?,
-            None => interval.min(Duration::from_secs(600)),
+            // Long enough for a slow AWS account, short enough to notice a stuck cycle.
+            None => interval.clamp(Duration::from_secs(60), Duration::from_secs(600)),
         };
         let jitter = d.and_then(|d| d.jitter).unwrap_or(0.1);
         if !(0.0..=1.0).contains(&jitter) {

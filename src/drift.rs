@@ -134,7 +134,16 @@ fn finding_key(f: &Finding) -> (String, String, String) {
     (f.code.clone(), f.resource.clone(), f.message.clone())
 }
 
+/// The hash recorded for a policy that could not be read this cycle.
+pub const UNREADABLE: &str = "unreadable";
+
+/// Policy changes. A policy that could not be read is reported once as such, and is not a
+/// change of document (nor is its return); a report that saw no policy at all (the source was
+/// unavailable) says nothing about removals.
 fn compare_policies(old: &[PolicyRecord], new: &[PolicyRecord]) -> Vec<PolicyChange> {
+    if new.is_empty() {
+        return Vec::new();
+    }
     let key = |p: &PolicyRecord| (p.kind.clone(), p.resource.clone());
     let old_map: BTreeMap<_, _> = old.iter().map(|p| (key(p), p)).collect();
     let new_map: BTreeMap<_, _> = new.iter().map(|p| (key(p), p)).collect();
@@ -145,11 +154,12 @@ fn compare_policies(old: &[PolicyRecord], new: &[PolicyRecord]) -> Vec<PolicyCha
         match old_map.get(k) {
             None if n.hash.is_some() => out.push(change(PolicyChangeKind::Added)),
             None => {}
+            Some(o) if o.hash.as_deref() == Some(UNREADABLE) => {}
             Some(o) if o.hash != n.hash => {
                 let kind = match (&o.hash, &n.hash) {
+                    (_, Some(h)) if h == UNREADABLE => PolicyChangeKind::BecameUnreadable,
                     (Some(_), None) => PolicyChangeKind::Removed,
                     (None, Some(_)) => PolicyChangeKind::Added,
-                    _ if n.hash.as_deref().is_some_and(|h| h.starts_with("raw:")) => PolicyChangeKind::BecameUnreadable,
                     _ => PolicyChangeKind::Changed,
                 };
                 out.push(PolicyChange { from: o.hash.clone(), ..change(kind) });

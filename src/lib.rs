@@ -7,8 +7,11 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod drift;
 pub mod eval;
+pub mod export;
+pub mod history;
 pub mod path;
 pub mod policy;
 pub mod report;

@@ -10,6 +10,8 @@ mod common;
 mod diff;
 mod eval;
 mod explain;
+mod history;
+mod run;
 
 /// The documented exit codes (DESIGN §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +76,8 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon: audit every interval, serve metrics and the report, push alerts.
+    Run(run::RunArgs),
     /// Run one audit cycle and print the report.
     Check(check::CheckArgs),
     /// Explain one expectation layer by layer, for every bucket of its MRAP.
@@ -82,6 +86,8 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Evaluate one generic IAM request against its policies (DESIGN §7).
     Eval(eval::EvalArgs),
+    /// Show what changed and since when, from the daemon's history.
+    History(history::HistoryArgs),
 }
 
 /// Entry point of the binary.
@@ -96,10 +102,12 @@ pub fn main() -> ExitCode {
     };
     init_logging(cli.log_format, &cli.log_level);
     let exit = match cli.command {
+        Command::Run(args) => run::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Diff(args) => diff::run(&args),
         Command::Eval(args) => eval::run(&args),
+        Command::History(args) => history::run(&args),
     };
     exit.into()
 }
@@ -107,7 +115,11 @@ pub fn main() -> ExitCode {
 fn init_logging(format: LogFormat, level: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    use std::io::IsTerminal as _;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

@@ -1,0 +1,119 @@
+//! `mrap-auditor history`: what changed and since when, from the daemon's state database.
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Args;
+
+use super::common::{self, DEFAULT_CONFIG};
+use super::{Exit, Format, error};
+use crate::history::History;
+
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Examples:
+  mrap-auditor history                              # the last 50 changes
+  mrap-auditor history --expect app-reads-reports --since 7d
+  mrap-auditor history --since 24h --format json | jq '.events[] | select(.kind == \"verdict_change\")'
+
+It reads the state database the daemon writes (`[daemon] state`), read-only, while it runs.")]
+pub struct HistoryArgs {
+    #[arg(long, short, default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// Only this expectation.
+    #[arg(long = "expect", value_name = "NAME")]
+    pub expectation: Option<String>,
+    /// Only changes this recent, e.g. `24h`, `7d`.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub since: Option<Duration>,
+    /// At most this many events.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: &HistoryArgs) -> Exit {
+    let config = match common::load_config(&args.config) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let path = &config.daemon.state;
+    if !path.exists() {
+        error(format_args!("no history at `{}` yet: `mrap-auditor run` creates it", path.display()));
+        return Exit::Usage;
+    }
+    let history = match History::open_read_only(path) {
+        Ok(h) => h,
+        Err(e) => {
+            error(e);
+            return Exit::Unknown;
+        }
+    };
+    let since = args.since.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| Utc::now() - d);
+    let events = match history.events(args.expectation.as_deref(), since, args.limit) {
+        Ok(e) => e,
+        Err(e) => {
+            error(e);
+            return Exit::Unknown;
+        }
+    };
+    let names: Vec<&str> = match &args.expectation {
+        Some(n) => vec![n.as_str()],
+        None => config.expectations.iter().map(|e| e.name.as_str()).collect(),
+    };
+    let current = history.last_report().ok().flatten();
+    let mut states = Vec::new();
+    for name in names {
+        let verdict = current
+            .as_ref()
+            .and_then(|r| r.expectations.iter().find(|e| e.name == name))
+            .map(|e| (e.verdict.name(), e.status.name()));
+        let since = history.verdict_since(name).ok().flatten();
+        states.push(serde_json::json!({"expectation": name, "verdict": verdict.map(|v| v.0), "status": verdict.map(|v| v.1), "since": since}));
+    }
+    let out = match args.format {
+        Format::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({"current": states, "events": events})).unwrap_or_default()
+                + "\n"
+        }
+        Format::Text => {
+            let mut out = String::new();
+            for s in &states {
+                let _ = writeln!(
+                    out,
+                    "{}: {} ({}) since {}",
+                    s["expectation"].as_str().unwrap_or(""),
+                    s["verdict"].as_str().unwrap_or("never audited"),
+                    s["status"].as_str().unwrap_or("-"),
+                    s["since"].as_str().unwrap_or("-")
+                );
+            }
+            out.push('\n');
+            if events.is_empty() {
+                out.push_str("No changes recorded in this window.\n");
+            }
+            for e in &events {
+                let change = match (&e.from, &e.to) {
+                    (None, None) => String::new(),
+                    (f, t) => format!("{} -> {}", f.as_deref().unwrap_or("-"), t.as_deref().unwrap_or("-")),
+                };
+                let _ = writeln!(
+                    out,
+                    "{}  {:<16} {:<24} {:<40} {change}  {}",
+                    e.ts,
+                    e.kind,
+                    e.expectation.as_deref().unwrap_or("-"),
+                    e.subject,
+                    e.detail
+                );
+            }
+            out
+        }
+    };
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    Exit::Ok
+}

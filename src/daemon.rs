@@ -1,0 +1,314 @@
+//! The daemon: an audit every `interval` (with jitter, one cycle at a time, each bounded by a
+//! timeout), drift against the previous report (kept in the history across restarts), metrics,
+//! alerts and HTTP.
+//!
+//! Shutdown is an argument (mini-redis style): `main` passes SIGTERM/SIGINT, tests pass a
+//! oneshot. A cycle in progress at shutdown is abandoned before it is published — a half-built
+//! report is never exported — and the history, written one transaction per cycle, stays
+//! consistent. A reload request (SIGHUP) re-reads the configuration; a bad one is logged and the
+//! old one kept. A cycle that cannot read its source, or that times out, publishes a report in
+//! which every expectation is `unknown`: stale verdicts are never served as current.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+use crate::audit::{AuditOptions, audit};
+use crate::config::{self, Config};
+use crate::drift::{self, Drift};
+use crate::export::alerts::{self, Alert, AlertBook};
+use crate::export::http::{self, Shared};
+use crate::export::metrics::{Metrics, MetricsError};
+use crate::history::{History, HistoryError};
+use crate::policy::lint::Severity;
+use crate::report::{Finding, Report, Status};
+use crate::snapshot::{Snapshot, SourceError};
+use crate::source::{Source, SourceSetupError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    History(#[from] HistoryError),
+    #[error(transparent)]
+    Metrics(#[from] MetricsError),
+    #[error("cannot listen on {address}: {source}")]
+    Listen { address: std::net::SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Source(#[from] SourceSetupError),
+}
+
+/// Everything the loop keeps between cycles.
+struct Daemon {
+    config_path: PathBuf,
+    config: Arc<Config>,
+    source: Arc<Source>,
+    shared: Arc<Shared>,
+    /// The history database; SQLite calls are blocking, so they run on the blocking pool.
+    history: Arc<Mutex<History>>,
+    /// The last published report: drift is measured against it.
+    previous: Option<Report>,
+    alerts: AlertBook,
+    /// Latest alert batch for the Alertmanager task; replacing it never blocks the loop.
+    alert_tx: Option<watch::Sender<Vec<Alert>>>,
+}
+
+/// Runs until `shutdown` completes; `reload` asks for the configuration to be read again.
+pub async fn run(
+    config_path: PathBuf,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    mut reload: mpsc::Receiver<()>,
+) -> Result<(), DaemonError> {
+    let state_path = config.daemon.state.clone();
+    let history = {
+        let path = state_path.clone();
+        tokio::task::spawn_blocking(move || History::open(&path))
+            .await
+            .map_err(|e| DaemonError::Source(SourceSetupError::Unavailable(e.to_string())))??
+    };
+    let previous = history.last_report()?;
+    if previous.is_some() {
+        info!(state = %state_path.display(), "Resuming from the last recorded report.");
+    }
+    let shared = Arc::new(Shared {
+        metrics: Metrics::new()?,
+        report: RwLock::new(None),
+        last_cycle: RwLock::new(None),
+        interval: RwLock::new(config.daemon.interval),
+        history_path: state_path,
+    });
+    let address = config.daemon.listen;
+    let listener =
+        tokio::net::TcpListener::bind(address).await.map_err(|source| DaemonError::Listen { address, source })?;
+    let local = listener.local_addr().map_err(|source| DaemonError::Listen { address, source })?;
+    info!(address = %local, "Listening.");
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(http::serve(listener, shared.clone(), async {
+        let _ = http_stopped.await;
+    }));
+    let (alert_tx, alert_task) = match &config.alertmanager_url {
+        Some(url) => {
+            let (tx, rx) = watch::channel(Vec::new());
+            let failures = shared.metrics.alert_push_failures_total.clone();
+            (Some(tx), Some(tokio::spawn(alerts::push_loop(url.clone(), rx, failures))))
+        }
+        None => (None, None),
+    };
+    let source = Arc::new(Source::from_config(&config, None).await?);
+    let mut daemon = Daemon {
+        config_path,
+        config: Arc::new(config),
+        source,
+        shared,
+        history: Arc::new(Mutex::new(history)),
+        previous,
+        alerts: AlertBook::default(),
+        alert_tx,
+    };
+
+    tokio::pin!(shutdown);
+    let mut next = tokio::time::Instant::now();
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut shutdown => break,
+            Some(()) = reload.recv() => daemon.reload().await,
+            () = tokio::time::sleep_until(next) => {
+                let timeout = daemon.config.daemon.cycle_timeout;
+                tokio::select! {
+                    biased;
+                    () = &mut shutdown => {
+                        info!("Shutting down during a cycle: the cycle is abandoned, nothing of it is published.");
+                        break;
+                    }
+                    () = daemon.cycle(timeout) => {}
+                }
+                next = tokio::time::Instant::now() + with_jitter(daemon.config.daemon.interval, daemon.config.daemon.jitter);
+            }
+        }
+    }
+
+    info!("Shutting down.");
+    let _ = stop_http.send(());
+    match tokio::time::timeout(Duration::from_secs(5), server).await {
+        Ok(Ok(Err(e))) => warn!(error = %e, "HTTP server stopped with an error."),
+        Err(_) => warn!("HTTP server did not stop within 5 s; leaving it."),
+        _ => {}
+    }
+    if let Some(task) = alert_task {
+        task.abort();
+    }
+    // The history closes (and checkpoints its WAL) when the last handle drops.
+    drop(daemon);
+    info!("Stopped.");
+    Ok(())
+}
+
+/// The interval plus up to `fraction` of it, so that many auditors do not poll AWS in step.
+fn with_jitter(interval: Duration, fraction: f64) -> Duration {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let random = f64::from(nanos % 10_000) / 10_000.0;
+    interval + interval.mul_f64(fraction * random)
+}
+
+impl Daemon {
+    async fn reload(&mut self) {
+        let path = self.config_path.clone();
+        let loaded = match tokio::task::spawn_blocking(move || config::load(&path)).await {
+            Ok(r) => r,
+            Err(e) => {
+                error!(error = %e, "Configuration reload failed; keeping the previous configuration.");
+                return;
+            }
+        };
+        let new = match loaded {
+            Ok(c) => c,
+            Err(e) => {
+                error!(error = %e, "New configuration rejected; keeping the previous one.");
+                return;
+            }
+        };
+        let source = match Source::from_config(&new, None).await {
+            Ok(s) => s,
+            Err(e) => {
+                error!(error = %e, "New configuration's source cannot start; keeping the previous configuration.");
+                return;
+            }
+        };
+        let old = &self.config.daemon;
+        if new.daemon.listen != old.listen
+            || new.daemon.state != old.state
+            || new.alertmanager_url != self.config.alertmanager_url
+        {
+            warn!("`listen`, `state` and `[alertmanager]` take effect at the next restart.");
+        }
+        if let Ok(mut i) = self.shared.interval.write() {
+            *i = new.daemon.interval;
+        }
+        info!(expectations = new.expectations.len(), interval = ?new.daemon.interval, "Configuration reloaded.");
+        self.config = Arc::new(new);
+        self.source = Arc::new(source);
+    }
+
+    /// Captures, audits, records and publishes one cycle.
+    async fn cycle(&mut self, timeout: Duration) {
+        let started = Instant::now();
+        let at = Utc::now();
+        let config = self.config.clone();
+        let source = self.source.clone();
+        let work = async move {
+            let snapshot = match source.capture().await {
+                Ok(s) => s,
+                Err(e) => {
+                    error!(source = %source.location(), error = %e, "The source cannot be read; every expectation is unknown this cycle.");
+                    let mut s = Snapshot::empty();
+                    s.errors.push(SourceError {
+                        api: "Source".into(),
+                        code: "SourceUnavailable".into(),
+                        resource: source.location(),
+                        message: e.to_string(),
+                        request_id: None,
+                    });
+                    s
+                }
+            };
+            let options = AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
+            tokio::task::spawn_blocking(move || {
+                let report = audit(&config, &snapshot, &options);
+                (report, snapshot.errors)
+            })
+            .await
+        };
+        let (report, errors, outcome) = match tokio::time::timeout(timeout, work).await {
+            Ok(Ok((report, errors))) => {
+                let degraded = !errors.is_empty() || report.expectations.iter().any(|e| e.status == Status::Unknown);
+                (report, errors, if degraded { "degraded" } else { "ok" })
+            }
+            Ok(Err(e)) => {
+                error!(error = %e, "The audit stopped unexpectedly; every expectation is unknown this cycle.");
+                (self.unknown_report(at, "audit-failed", &e.to_string()), Vec::new(), "failed")
+            }
+            Err(_) => {
+                error!(timeout = ?timeout, "The cycle timed out; every expectation is unknown this cycle.");
+                let why = format!("the audit cycle did not finish within {timeout:?}");
+                (self.unknown_report(at, "cycle-timeout", &why), Vec::new(), "timeout")
+            }
+        };
+        for e in &errors {
+            warn!(api = %e.api, code = %e.code, resource = %e.resource, request_id = e.request_id.as_deref().unwrap_or("-"), message = %e.message, "Source read failed.");
+        }
+        let drift: Option<Drift> = self.previous.as_ref().map(|p| drift::compare(p, &report));
+        if let Some(d) = &drift {
+            alerts::log_drift(d);
+        }
+
+        // History: one transaction; a failure is logged and the cycle still publishes.
+        let history = self.history.clone();
+        let (to_store, drift_store) = (report.clone(), drift.clone());
+        let stored = tokio::task::spawn_blocking(move || match history.lock() {
+            Ok(mut h) => h.record(at, &to_store, drift_store.as_ref()),
+            Err(_) => Ok(()),
+        })
+        .await;
+        match stored {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => error!(error = %e, "The history could not be written."),
+            Err(e) => error!(error = %e, "The history writer stopped."),
+        }
+
+        let metrics = &self.shared.metrics;
+        metrics.observe(&report, drift.as_ref(), &errors);
+        metrics.poll_duration_seconds.observe(started.elapsed().as_secs_f64());
+        metrics.cycles_total.with_label_values(&[outcome]).inc();
+        let complete = outcome == "ok" || outcome == "degraded";
+        if complete {
+            let now = Utc::now();
+            metrics.last_success_timestamp_seconds.set(now.timestamp_millis() as f64 / 1000.0);
+            if let Ok(mut l) = self.shared.last_cycle.write() {
+                *l = Some(now);
+            }
+        }
+        if let Some(tx) = &self.alert_tx {
+            let url = format!("http://{}/", self.config.daemon.listen);
+            let batch = self.alerts.batch(&report, at, self.config.daemon.interval, &url);
+            tx.send_replace(batch);
+        }
+        let count = |s: Status| report.expectations.iter().filter(|e| e.status == s).count();
+        info!(
+            outcome,
+            holds = count(Status::Holds),
+            violated = count(Status::Violated),
+            unknown = count(Status::Unknown),
+            findings = report.findings.len(),
+            duration_ms = started.elapsed().as_millis() as u64,
+            "Audit cycle complete."
+        );
+        if let Ok(mut r) = self.shared.report.write() {
+            *r = Some(Arc::new(report.clone()));
+        }
+        self.previous = Some(report);
+    }
+
+    /// A report in which every expectation is unknown, for a cycle that could not run.
+    fn unknown_report(&self, at: DateTime<Utc>, code: &str, why: &str) -> Report {
+        let options =
+            AuditOptions { at, source: self.source.label().into(), snapshot_path: Some(self.source.location()) };
+        let mut report = audit(&self.config, &Snapshot::empty(), &options);
+        report.findings.insert(
+            0,
+            Finding {
+                severity: Severity::Error,
+                code: code.into(),
+                resource: self.source.location(),
+                message: why.into(),
+                fix: None,
+            },
+        );
+        report
+    }
+}

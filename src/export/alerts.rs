@@ -1,0 +1,309 @@
+//! Alerts: every verdict change and new finding as a structured log event, and, optionally, the
+//! current alerts pushed to an Alertmanager (`POST /api/v2/alerts`).
+//!
+//! The push runs in its own task fed by a `watch` channel: the audit loop only replaces the
+//! latest batch and never waits, so a down Alertmanager cannot stall it. Firing alerts are
+//! re-sent each cycle with an `endsAt` three intervals ahead (so they do not lapse between
+//! cycles); an alert that stopped firing is sent once more with `endsAt` = now (resolved).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::config::Expect;
+use crate::drift::Drift;
+use crate::report::{BucketDecision, Failover, Report, RouteRole, Status};
+
+/// One alert in Alertmanager's v2 API shape.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Alert {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    #[serde(rename = "startsAt")]
+    pub starts_at: String,
+    #[serde(rename = "endsAt")]
+    pub ends_at: String,
+    #[serde(rename = "generatorURL")]
+    pub generator_url: String,
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(k, v)| ((*k).to_string(), (*v).to_string())).collect()
+}
+
+/// The alerts a report raises, keyed by their label set.
+pub fn alerts_for(report: &Report) -> BTreeMap<BTreeMap<String, String>, BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for e in &report.expectations {
+        let wrong = |d: BucketDecision| match e.expect {
+            Expect::Allow => matches!(d, BucketDecision::ImplicitDeny | BucketDecision::ExplicitDeny),
+            Expect::Deny => d == BucketDecision::Allow,
+        };
+        if e.status == Status::Violated {
+            for b in e.buckets.iter().filter(|b| b.route == RouteRole::Active && wrong(b.decision)) {
+                let l = labels(&[
+                    ("alertname", "MrapAuditorExpectationViolated"),
+                    ("expectation", &e.name),
+                    ("mrap", &e.mrap),
+                    ("bucket", &b.bucket),
+                    ("severity", "critical"),
+                ]);
+                let a = annotations(
+                    format!(
+                        "{} is violated: expected {}, got {} on {}",
+                        e.name,
+                        expect_name(e.expect),
+                        b.decision.name(),
+                        b.bucket
+                    ),
+                    format!(
+                        "{} through {} to {} lands on {} ({}): {}",
+                        e.principal, e.via, e.mrap, b.bucket, b.region, b.reason
+                    ),
+                );
+                out.insert(l, a);
+            }
+        }
+        if e.status == Status::Unknown {
+            let l = labels(&[
+                ("alertname", "MrapAuditorExpectationUnknown"),
+                ("expectation", &e.name),
+                ("mrap", &e.mrap),
+                ("severity", "warning"),
+            ]);
+            out.insert(l, annotations(format!("{} cannot be evaluated", e.name), e.summary.clone()));
+        }
+        if e.pending_change {
+            let l = labels(&[
+                ("alertname", "MrapAuditorPendingChange"),
+                ("expectation", &e.name),
+                ("mrap", &e.mrap),
+                ("severity", "warning"),
+            ]);
+            let to = e.proposed_verdict.map_or("unknown", |v| v.name());
+            out.insert(
+                l,
+                annotations(format!("the Proposed policy of {} would make {} {to}", e.mrap, e.name), e.summary.clone()),
+            );
+        }
+        if e.failover == Failover::NotReady {
+            for b in e.buckets.iter().filter(|b| b.route == RouteRole::Passive && wrong(b.decision)) {
+                let l = labels(&[
+                    ("alertname", "MrapAuditorFailoverNotReady"),
+                    ("expectation", &e.name),
+                    ("mrap", &e.mrap),
+                    ("bucket", &b.bucket),
+                    ("severity", "warning"),
+                ]);
+                out.insert(
+                    l,
+                    annotations(format!("failover to {} would break {}", b.bucket, e.name), b.reason.clone()),
+                );
+            }
+        }
+    }
+    out
+}
+
+fn expect_name(e: Expect) -> &'static str {
+    match e {
+        Expect::Allow => "allow",
+        Expect::Deny => "deny",
+    }
+}
+
+fn annotations(summary: String, description: String) -> BTreeMap<String, String> {
+    let mut a = BTreeMap::new();
+    a.insert("summary".to_string(), summary);
+    a.insert("description".to_string(), description);
+    a
+}
+
+/// Tracks what is firing to build each push: firing alerts, plus those that just resolved.
+#[derive(Debug, Default)]
+pub struct AlertBook {
+    /// Label set → when it started firing.
+    firing: BTreeMap<BTreeMap<String, String>, DateTime<Utc>>,
+}
+
+impl AlertBook {
+    pub fn batch(
+        &mut self,
+        report: &Report,
+        now: DateTime<Utc>,
+        interval: Duration,
+        generator_url: &str,
+    ) -> Vec<Alert> {
+        let current = alerts_for(report);
+        let horizon = now + chrono::Duration::from_std(interval * 3).unwrap_or_else(|_| chrono::Duration::hours(1));
+        let mut batch = Vec::new();
+        for (l, a) in &current {
+            let starts = *self.firing.entry(l.clone()).or_insert(now);
+            batch.push(Alert {
+                labels: l.clone(),
+                annotations: a.clone(),
+                starts_at: rfc3339(starts),
+                ends_at: rfc3339(horizon),
+                generator_url: generator_url.to_string(),
+            });
+        }
+        let resolved: Vec<_> = self.firing.keys().filter(|l| !current.contains_key(*l)).cloned().collect();
+        for l in resolved {
+            if let Some(starts) = self.firing.remove(&l) {
+                let a = annotations("resolved".into(), "the verdict returned to what is expected".into());
+                batch.push(Alert {
+                    labels: l,
+                    annotations: a,
+                    starts_at: rfc3339(starts),
+                    ends_at: rfc3339(now),
+                    generator_url: generator_url.to_string(),
+                });
+            }
+        }
+        batch
+    }
+}
+
+/// Logs every verdict change and new finding as a structured event.
+pub fn log_drift(drift: &Drift) {
+    for v in &drift.verdict_changes {
+        warn!(expectation = %v.expectation, mrap = %v.mrap, from = v.from.name(), to = v.to.name(), status = v.status_to.name(), "Verdict changed.");
+    }
+    for d in &drift.decision_changes {
+        warn!(expectation = %d.expectation, bucket = %d.bucket, from = d.from.name(), to = d.to.name(), reason = %d.reason, "Bucket decision changed.");
+    }
+    for p in &drift.policy_changes {
+        info!(kind = %p.kind, resource = %p.resource, change = ?p.change, "Policy changed.");
+    }
+    for e in &drift.pending_changes {
+        warn!(expectation = %e, "A Proposed MRAP policy would change the verdict.");
+    }
+    for f in &drift.failover_changes {
+        warn!(expectation = %f.expectation, from = f.from.name(), to = f.to.name(), "Failover readiness changed.");
+    }
+    for f in &drift.new_findings {
+        warn!(severity = f.severity.name(), code = %f.code, resource = %f.resource, message = %f.message, "New finding.");
+    }
+    for f in &drift.resolved_findings {
+        info!(severity = f.severity.name(), code = %f.code, resource = %f.resource, "Finding resolved.");
+    }
+}
+
+/// Pushes the latest batch to an Alertmanager, with retries and backoff.
+pub async fn push_loop(url: String, mut batches: watch::Receiver<Vec<Alert>>, failures: prometheus::IntCounter) {
+    let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
+        Ok(c) => c,
+        Err(e) => {
+            warn!(error = %e, "Alertmanager client could not be built; alerts are logged only.");
+            return;
+        }
+    };
+    let endpoint = format!("{url}/api/v2/alerts");
+    while batches.changed().await.is_ok() {
+        let batch = batches.borrow_and_update().clone();
+        if batch.is_empty() {
+            continue;
+        }
+        let mut delay = Duration::from_millis(500);
+        for attempt in 1..=5u32 {
+            match client.post(&endpoint).json(&batch).send().await {
+                Ok(r) if r.status().is_success() => {
+                    info!(alerts = batch.len(), "Alerts pushed to Alertmanager.");
+                    break;
+                }
+                Ok(r) => warn!(status = %r.status(), attempt, "Alertmanager refused the alerts."),
+                Err(e) => warn!(error = %e, attempt, "Alertmanager unreachable."),
+            }
+            if attempt == 5 {
+                failures.inc();
+                break;
+            }
+            // A newer batch replaces this one: stop retrying the old.
+            tokio::select! {
+                _ = tokio::time::sleep(delay) => {}
+                changed = batches.changed() => {
+                    if changed.is_err() { return; }
+                    break;
+                }
+            }
+            delay = (delay * 2).min(Duration::from_secs(30));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{BucketReport, ExpectationReport, Verdict};
+
+    fn report(decision: BucketDecision) -> Report {
+        let status = if decision == BucketDecision::Allow { Status::Holds } else { Status::Violated };
+        Report {
+            generated_at: String::new(),
+            source: "snapshot".into(),
+            snapshot: None,
+            expectations: vec![ExpectationReport {
+                name: "app".into(),
+                mrap: "m.mrap".into(),
+                expect: Expect::Allow,
+                status,
+                verdict: Verdict::Intermittent,
+                buckets: vec![BucketReport {
+                    bucket: "b1".into(),
+                    account: "1".into(),
+                    region: "us-east-1".into(),
+                    route: RouteRole::Active,
+                    decision,
+                    deciding_layer: None,
+                    statement: None,
+                    reason: "r".into(),
+                    proposed_decision: None,
+                }],
+                failover: Failover::None,
+                pending_change: false,
+                principal: "p".into(),
+                action: "a".into(),
+                key: "k".into(),
+                via: "v".into(),
+                proposed_verdict: None,
+                summary: String::new(),
+            }],
+            findings: vec![],
+            policies: vec![],
+        }
+    }
+
+    #[test]
+    fn fires_then_resolves_once() {
+        let mut book = AlertBook::default();
+        let t = Utc::now();
+        let first = book.batch(&report(BucketDecision::ImplicitDeny), t, Duration::from_secs(60), "http://x/");
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].labels["alertname"], "MrapAuditorExpectationViolated");
+        assert_eq!(first[0].labels["bucket"], "b1");
+        let again = book.batch(
+            &report(BucketDecision::ImplicitDeny),
+            t + chrono::Duration::seconds(60),
+            Duration::from_secs(60),
+            "http://x/",
+        );
+        assert_eq!(again[0].starts_at, first[0].starts_at, "the start time is kept");
+        let resolved = book.batch(
+            &report(BucketDecision::Allow),
+            t + chrono::Duration::seconds(120),
+            Duration::from_secs(60),
+            "http://x/",
+        );
+        assert_eq!(resolved.len(), 1);
+        assert_eq!(resolved[0].ends_at, rfc3339(t + chrono::Duration::seconds(120)));
+        assert!(book.batch(&report(BucketDecision::Allow), t, Duration::from_secs(60), "http://x/").is_empty());
+    }
+}

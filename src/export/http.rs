@@ -1,0 +1,236 @@
+//! The HTTP interface: `/metrics`, `/healthz` (the process is alive), `/readyz` (a cycle has
+//! completed and the last one is recent), `/api/v1/report`, `/api/v1/history`, and `/`, a small
+//! server-rendered status page.
+
+use std::fmt::Write as _;
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::metrics::Metrics;
+use crate::history::History;
+use crate::report::{Report, Status};
+
+/// What the HTTP handlers read; written by the audit loop.
+pub struct Shared {
+    pub metrics: Metrics,
+    /// The last published report (a cycle's report is published whole, never half-built).
+    pub report: RwLock<Option<Arc<Report>>>,
+    /// End of the last complete cycle.
+    pub last_cycle: RwLock<Option<DateTime<Utc>>>,
+    /// The current interval (it can change on reload).
+    pub interval: RwLock<Duration>,
+    pub history_path: PathBuf,
+}
+
+impl Shared {
+    pub fn current_report(&self) -> Option<Arc<Report>> {
+        self.report.read().ok().and_then(|r| r.clone())
+    }
+
+    /// Ready once a cycle has completed and the last one is not older than three intervals.
+    pub fn readiness(&self) -> Result<(), String> {
+        let last = self.last_cycle.read().ok().and_then(|l| *l);
+        let interval = self.interval.read().map(|i| *i).unwrap_or(Duration::from_secs(300));
+        match last {
+            None => Err("no audit cycle has completed yet".into()),
+            Some(t) => {
+                let age = (Utc::now() - t).to_std().unwrap_or_default();
+                if age > interval * 3 {
+                    Err(format!("the last completed cycle is {}s old, more than three intervals", age.as_secs()))
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/", get(status_page))
+        .route("/metrics", get(metrics))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/report", get(report))
+        .route("/api/v1/history", get(history))
+        .with_state(shared)
+}
+
+/// Serves until `shutdown` completes, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(shared)).with_graceful_shutdown(shutdown).await
+}
+
+async fn metrics(State(s): State<Arc<Shared>>) -> Response {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render()).into_response()
+}
+
+async fn readyz(State(s): State<Arc<Shared>>) -> Response {
+    match s.readiness() {
+        Ok(()) => (StatusCode::OK, "ready\n").into_response(),
+        Err(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("not ready: {why}\n")).into_response(),
+    }
+}
+
+fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+async fn report(State(s): State<Arc<Shared>>) -> Response {
+    match s.current_report() {
+        Some(r) => axum::Json(r.as_ref().clone()).into_response(),
+        None => json_error(StatusCode::SERVICE_UNAVAILABLE, "no audit cycle has completed yet"),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct HistoryQuery {
+    expect: Option<String>,
+    /// A duration such as `24h`.
+    since: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn history(State(s): State<Arc<Shared>>, Query(q): Query<HistoryQuery>) -> Response {
+    let since = match q.since.as_deref().map(humantime::parse_duration).transpose() {
+        Ok(d) => d.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| Utc::now() - d),
+        Err(e) => return json_error(StatusCode::BAD_REQUEST, &format!("`since`: {e}")),
+    };
+    let limit = q.limit.unwrap_or(200).min(10_000);
+    let path = s.history_path.clone();
+    let events = tokio::task::spawn_blocking(move || {
+        History::open_read_only(&path).and_then(|h| h.events(q.expect.as_deref(), since, limit))
+    })
+    .await;
+    match events {
+        Ok(Ok(events)) => axum::Json(serde_json::json!({ "events": events })).into_response(),
+        Ok(Err(e)) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
+        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+async fn status_page(State(s): State<Arc<Shared>>) -> Html<String> {
+    let path = s.history_path.clone();
+    let recent =
+        tokio::task::spawn_blocking(move || History::open_read_only(&path).and_then(|h| h.events(None, None, 20)))
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+    let mut page = String::from(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"30\">\
+         <title>mrap-auditor</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
+         td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.holds{background:#dfd}.violated{background:#fdd}\
+         .unknown{background:#ffd}small{color:#666}</style></head><body><h1>mrap-auditor</h1>",
+    );
+    match s.readiness() {
+        Ok(()) => page.push_str("<p>Ready.</p>"),
+        Err(why) => {
+            let _ = write!(page, "<p><b>Not ready:</b> {}</p>", escape(&why));
+        }
+    }
+    if let Some(r) = s.current_report() {
+        let _ = write!(
+            page,
+            "<p><small>Report of {} from the {} source.</small></p>",
+            escape(&r.generated_at),
+            escape(&r.source)
+        );
+        page.push_str("<h2>Expectations</h2><table><tr><th>expectation</th><th>status</th><th>expect</th><th>verdict</th><th>MRAP</th><th>buckets</th><th>failover</th><th>pending change</th></tr>");
+        for e in &r.expectations {
+            let class = match e.status {
+                Status::Holds => "holds",
+                Status::Violated => "violated",
+                Status::Unknown => "unknown",
+            };
+            let buckets: Vec<String> = e
+                .buckets
+                .iter()
+                .map(|b| {
+                    let layer = b.deciding_layer.map(|l| format!(" at {}", l.name())).unwrap_or_default();
+                    format!(
+                        "{} ({}): <b>{}</b>{layer}<br><small>{}</small>",
+                        escape(&b.bucket),
+                        b.route.name(),
+                        b.decision.name(),
+                        escape(&b.reason)
+                    )
+                })
+                .collect();
+            let expect = match e.expect {
+                crate::config::Expect::Allow => "allow",
+                crate::config::Expect::Deny => "deny",
+            };
+            let _ = write!(
+                page,
+                "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{expect}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&e.name),
+                e.status.name(),
+                e.verdict.name(),
+                escape(&e.mrap),
+                buckets.join("<br>"),
+                e.failover.name(),
+                if e.pending_change { "yes" } else { "no" },
+            );
+        }
+        page.push_str("</table>");
+        if !r.findings.is_empty() {
+            page.push_str(
+                "<h2>Findings</h2><table><tr><th>severity</th><th>code</th><th>resource</th><th>message</th></tr>",
+            );
+            for f in &r.findings {
+                let _ = write!(
+                    page,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    f.severity.name(),
+                    escape(&f.code),
+                    escape(&f.resource),
+                    escape(&f.message)
+                );
+            }
+            page.push_str("</table>");
+        }
+    } else {
+        page.push_str("<p>No audit cycle has completed yet.</p>");
+    }
+    page.push_str("<h2>Recent changes</h2>");
+    if recent.is_empty() {
+        page.push_str("<p>None recorded.</p>");
+    } else {
+        page.push_str("<table><tr><th>time</th><th>kind</th><th>expectation</th><th>subject</th><th>change</th><th>detail</th></tr>");
+        for ev in &recent {
+            let change = format!("{} → {}", ev.from.as_deref().unwrap_or(""), ev.to.as_deref().unwrap_or(""));
+            let _ = write!(
+                page,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&ev.ts),
+                escape(&ev.kind),
+                escape(ev.expectation.as_deref().unwrap_or("")),
+                escape(&ev.subject),
+                escape(&change),
+                escape(&ev.detail)
+            );
+        }
+        page.push_str("</table>");
+    }
+    page.push_str("<p><small><a href=\"/metrics\">metrics</a> · <a href=\"/api/v1/report\">report</a> · <a href=\"/api/v1/history\">history</a></small></p></body></html>");
+    Html(page)
+}

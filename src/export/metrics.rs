@@ -1,0 +1,195 @@
+//! Prometheus metrics (DESIGN §8), on a registry of our own.
+//!
+//! One struct holds every metric; each field's doc is its HELP text. Gauges that describe the
+//! current state are `reset()` and refilled each cycle, so a fixed finding or an expectation that
+//! became unknown leaves no stale sample behind: an unknown expectation has
+//! `expectation_unknown 1` and no `expectation_holds` sample. Labels come from bounded sets
+//! (configured expectations, their MRAPs' buckets, verdicts, severities), never from a request.
+
+use prometheus::{
+    Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+};
+
+use crate::config::Expect;
+use crate::drift::Drift;
+use crate::report::{BucketDecision, Report, Status};
+use crate::snapshot::SourceError;
+
+const PREFIX: &str = "mrap_auditor";
+
+/// Every metric the daemon exports.
+pub struct Metrics {
+    registry: Registry,
+    /// 1 when the bucket's decision matches the expectation, 0 when it does not; absent when unknown.
+    pub expectation_holds: IntGaugeVec,
+    /// 1 when the expectation could not be evaluated.
+    pub expectation_unknown: IntGaugeVec,
+    /// 1 for the current decision of each bucket under each expectation.
+    pub access_verdict: IntGaugeVec,
+    /// 1 when the MRAP's Proposed policy would change the expectation's verdict.
+    pub pending_change: IntGaugeVec,
+    /// 1 when a bucket or MRAP policy is public (S3's meaning of public).
+    pub policy_public: IntGaugeVec,
+    /// Policy documents that changed (normalised: layout and key order do not count).
+    pub policy_changes_total: IntCounterVec,
+    /// Expectation verdicts that flipped.
+    pub verdict_changes_total: IntCounterVec,
+    /// Current findings by severity and code.
+    pub findings: IntGaugeVec,
+    /// Duration of one audit cycle (capture, evaluation, history, export).
+    pub poll_duration_seconds: Histogram,
+    /// Unix time at the end of the last complete cycle.
+    pub last_success_timestamp_seconds: Gauge,
+    /// AWS or snapshot read errors by API and error code.
+    pub source_errors_total: IntCounterVec,
+    /// Always 1; the version label says which build runs.
+    pub build_info: IntGaugeVec,
+    /// Cycles by outcome: `ok`, `degraded` (some input unreadable), `failed`, `timeout`.
+    pub cycles_total: IntCounterVec,
+    /// Alerts the Alertmanager push could not deliver after its retries.
+    pub alert_push_failures_total: IntCounter,
+}
+
+/// Why metrics could not be set up (a bug: names are constants).
+#[derive(Debug, thiserror::Error)]
+#[error("cannot register metric: {0}")]
+pub struct MetricsError(#[from] prometheus::Error);
+
+fn opts(name: &str, help: &str) -> Opts {
+    Opts::new(name, help).namespace(PREFIX)
+}
+
+impl Metrics {
+    pub fn new() -> Result<Metrics, MetricsError> {
+        let registry = Registry::new();
+        let gauge = |name: &str, help: &str, labels: &[&str]| -> Result<IntGaugeVec, MetricsError> {
+            let g = IntGaugeVec::new(opts(name, help), labels)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let counter = |name: &str, help: &str, labels: &[&str]| -> Result<IntCounterVec, MetricsError> {
+            let c = IntCounterVec::new(opts(name, help), labels)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let expectation_holds = gauge(
+            "expectation_holds",
+            "1 when the bucket's decision matches the expectation, 0 when it does not; absent when unknown.",
+            &["expectation", "mrap", "bucket", "route"],
+        )?;
+        let expectation_unknown =
+            gauge("expectation_unknown", "1 when the expectation could not be evaluated.", &["expectation", "mrap"])?;
+        let access_verdict = gauge(
+            "access_verdict",
+            "1 for the current decision of each bucket under each expectation.",
+            &["expectation", "mrap", "bucket", "route", "verdict"],
+        )?;
+        let pending_change = gauge(
+            "pending_change",
+            "1 when the MRAP's Proposed policy would change the expectation's verdict.",
+            &["expectation", "mrap"],
+        )?;
+        let policy_public = gauge("policy_public", "1 when a bucket or MRAP policy is public.", &["kind", "resource"])?;
+        let policy_changes_total = counter(
+            "policy_changes_total",
+            "Policy documents that changed (normalised: layout and key order do not count).",
+            &["kind", "resource"],
+        )?;
+        let verdict_changes_total =
+            counter("verdict_changes_total", "Expectation verdicts that flipped.", &["expectation", "from", "to"])?;
+        let findings = gauge("findings", "Current findings by severity and code.", &["severity", "code"])?;
+        let poll_duration_seconds = Histogram::with_opts(
+            HistogramOpts::new("poll_duration_seconds", "Duration of one audit cycle.")
+                .namespace(PREFIX)
+                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0]),
+        )?;
+        registry.register(Box::new(poll_duration_seconds.clone()))?;
+        let last_success_timestamp_seconds = Gauge::with_opts(opts(
+            "last_success_timestamp_seconds",
+            "Unix time at the end of the last complete cycle.",
+        ))?;
+        registry.register(Box::new(last_success_timestamp_seconds.clone()))?;
+        let source_errors_total =
+            counter("source_errors_total", "AWS or snapshot read errors by API and error code.", &["api", "code"])?;
+        let build_info = gauge("build_info", "Always 1; the version label says which build runs.", &["version"])?;
+        build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
+        let cycles_total = counter("cycles_total", "Audit cycles by outcome.", &["outcome"])?;
+        let alert_push_failures_total = IntCounter::with_opts(opts(
+            "alert_push_failures_total",
+            "Alert batches the Alertmanager push could not deliver after its retries.",
+        ))?;
+        registry.register(Box::new(alert_push_failures_total.clone()))?;
+        Ok(Metrics {
+            registry,
+            expectation_holds,
+            expectation_unknown,
+            access_verdict,
+            pending_change,
+            policy_public,
+            policy_changes_total,
+            verdict_changes_total,
+            findings,
+            poll_duration_seconds,
+            last_success_timestamp_seconds,
+            source_errors_total,
+            build_info,
+            cycles_total,
+            alert_push_failures_total,
+        })
+    }
+
+    /// Recomputes the current-state gauges from a report and counts what changed.
+    pub fn observe(&self, report: &Report, drift: Option<&Drift>, errors: &[SourceError]) {
+        for g in [&self.expectation_holds, &self.expectation_unknown, &self.access_verdict, &self.pending_change] {
+            g.reset();
+        }
+        self.policy_public.reset();
+        self.findings.reset();
+        for e in &report.expectations {
+            let unknown = e.status == Status::Unknown;
+            self.expectation_unknown.with_label_values(&[&e.name, &e.mrap]).set(i64::from(unknown));
+            self.pending_change.with_label_values(&[&e.name, &e.mrap]).set(i64::from(e.pending_change));
+            for b in &e.buckets {
+                let route = b.route.name();
+                self.access_verdict.with_label_values(&[&e.name, &e.mrap, &b.bucket, route, b.decision.name()]).set(1);
+                let holds = match (b.decision, e.expect) {
+                    (BucketDecision::Unknown, _) => continue,
+                    (BucketDecision::Allow, Expect::Allow) => true,
+                    (_, Expect::Allow) => false,
+                    (BucketDecision::Allow, Expect::Deny) => false,
+                    (_, Expect::Deny) => true,
+                };
+                self.expectation_holds.with_label_values(&[&e.name, &e.mrap, &b.bucket, route]).set(i64::from(holds));
+            }
+        }
+        for p in &report.policies {
+            if p.public {
+                self.policy_public.with_label_values(&[&p.kind, &p.resource]).set(1);
+            }
+        }
+        for f in &report.findings {
+            self.findings.with_label_values(&[f.severity.name(), &f.code]).inc();
+        }
+        for e in errors {
+            self.source_errors_total.with_label_values(&[&e.api, &e.code]).inc();
+        }
+        if let Some(d) = drift {
+            for v in &d.verdict_changes {
+                if v.from != v.to {
+                    self.verdict_changes_total.with_label_values(&[&v.expectation, v.from.name(), v.to.name()]).inc();
+                }
+            }
+            // A policy that could not be read did not change; its document did not either.
+            for p in d.policy_changes.iter().filter(|p| p.change != crate::drift::PolicyChangeKind::BecameUnreadable) {
+                self.policy_changes_total.with_label_values(&[&p.kind, &p.resource]).inc();
+            }
+        }
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut buf = Vec::new();
+        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}

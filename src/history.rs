@@ -1,0 +1,391 @@
+//! The history: an embedded SQLite database of policy versions (deduplicated by hash), verdict
+//! changes and other events, and the last report, so that drift after a restart is measured
+//! against the last state seen and on-call can ask "since when".
+//!
+//! Durability: WAL journal and one transaction per cycle, so a `kill -9` mid-write leaves the
+//! database as it was after the previous cycle. Schema changes are numbered migrations recorded in
+//! `PRAGMA user_version`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use crate::drift::Drift;
+use crate::report::Report;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HistoryError {
+    #[error("history database `{path}`: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("cannot create the directory of `{path}`: {source}")]
+    Directory { path: PathBuf, source: std::io::Error },
+    #[error(
+        "history database `{path}` has schema version {found}, newer than this build knows ({known}); upgrade mrap-auditor"
+    )]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+}
+
+/// Numbered migrations; index + 1 is the version each brings the schema to.
+const MIGRATIONS: &[&str] = &[
+    // 1: the first schema.
+    "CREATE TABLE policy_versions (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL,
+        resource TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        document TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        UNIQUE (kind, resource, hash)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        ts TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        expectation TEXT,
+        subject TEXT NOT NULL,
+        from_value TEXT,
+        to_value TEXT,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX events_ts ON events (ts);
+    CREATE INDEX events_expectation ON events (expectation, ts);
+    CREATE TABLE last_report (
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        ts TEXT NOT NULL,
+        report TEXT NOT NULL
+    );",
+];
+
+/// One recorded change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub ts: String,
+    /// `verdict_change`, `decision_change`, `policy_change`, `pending_change`, `failover_change`,
+    /// `finding_new`, `finding_resolved`, `first_seen`.
+    pub kind: String,
+    pub expectation: Option<String>,
+    pub subject: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub detail: String,
+}
+
+pub struct History {
+    path: PathBuf,
+    conn: Connection,
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+impl History {
+    /// Opens (creating if needed) and migrates the database.
+    pub fn open(path: &Path) -> Result<History, HistoryError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|source| HistoryError::Directory { path: path.to_path_buf(), source })?;
+        }
+        let err = |source| HistoryError::Sqlite { path: path.to_path_buf(), source };
+        let conn = Connection::open(path).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(err)?;
+        let mut history = History { path: path.to_path_buf(), conn };
+        history.migrate()?;
+        Ok(history)
+    }
+
+    /// Opens an existing database read-only (for `mrap-auditor history`).
+    pub fn open_read_only(path: &Path) -> Result<History, HistoryError> {
+        let err = |source| HistoryError::Sqlite { path: path.to_path_buf(), source };
+        let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(err)?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(err)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(err)?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(HistoryError::TooNew { path: path.to_path_buf(), found: version, known });
+        }
+        Ok(History { path: path.to_path_buf(), conn })
+    }
+
+    fn err(&self, source: rusqlite::Error) -> HistoryError {
+        HistoryError::Sqlite { path: self.path.clone(), source }
+    }
+
+    fn migrate(&mut self) -> Result<(), HistoryError> {
+        let version: i64 = self.conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(|e| self.err(e))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(HistoryError::TooNew { path: self.path.clone(), found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(version).unwrap_or(0)) {
+            let tx =
+                self.conn.transaction().map_err(|e| HistoryError::Sqlite { path: self.path.clone(), source: e })?;
+            tx.execute_batch(sql).map_err(|e| HistoryError::Sqlite { path: self.path.clone(), source: e })?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)
+                .map_err(|e| HistoryError::Sqlite { path: self.path.clone(), source: e })?;
+            tx.commit().map_err(|e| HistoryError::Sqlite { path: self.path.clone(), source: e })?;
+        }
+        Ok(())
+    }
+
+    /// The report of the last cycle recorded, to measure drift against after a restart.
+    pub fn last_report(&self) -> Result<Option<Report>, HistoryError> {
+        let text: Option<String> = self
+            .conn
+            .query_row("SELECT report FROM last_report WHERE id = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.err(e))?;
+        // A report this build cannot read is treated as absent: drift restarts from now.
+        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+    }
+
+    /// Records one cycle in one transaction: policy versions, the changes, the report.
+    pub fn record(&mut self, at: DateTime<Utc>, report: &Report, drift: Option<&Drift>) -> Result<(), HistoryError> {
+        let now = ts(at);
+        let path = self.path.clone();
+        let err = move |source| HistoryError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction().map_err(&err)?;
+        for p in &report.policies {
+            let Some(hash) = p.hash.as_ref().filter(|h| *h != crate::drift::UNREADABLE) else { continue };
+            tx.execute(
+                "INSERT INTO policy_versions (kind, resource, hash, document, first_seen, last_seen)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)
+                 ON CONFLICT (kind, resource, hash) DO UPDATE SET last_seen = excluded.last_seen",
+                params![p.kind, p.resource, hash, p.normalized, now],
+            )
+            .map_err(&err)?;
+        }
+        let insert = |kind: &str,
+                      expectation: Option<&str>,
+                      subject: &str,
+                      from: Option<&str>,
+                      to: Option<&str>,
+                      detail: &str| {
+            tx.execute(
+                "INSERT INTO events (ts, kind, expectation, subject, from_value, to_value, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![now, kind, expectation, subject, from, to, detail],
+            )
+            .map(|_| ())
+        };
+        match drift {
+            None => {
+                for e in &report.expectations {
+                    let detail = format!("first seen: {} ({})", e.verdict.name(), e.summary);
+                    insert("first_seen", Some(&e.name), &e.mrap, None, Some(e.verdict.name()), &detail)
+                        .map_err(&err)?;
+                }
+            }
+            Some(d) => {
+                for v in &d.verdict_changes {
+                    let detail = format!("status {} -> {}", v.status_from.name(), v.status_to.name());
+                    insert(
+                        "verdict_change",
+                        Some(&v.expectation),
+                        &v.mrap,
+                        Some(v.from.name()),
+                        Some(v.to.name()),
+                        &detail,
+                    )
+                    .map_err(&err)?;
+                }
+                for c in &d.decision_changes {
+                    insert(
+                        "decision_change",
+                        Some(&c.expectation),
+                        &c.bucket,
+                        Some(c.from.name()),
+                        Some(c.to.name()),
+                        &c.reason,
+                    )
+                    .map_err(&err)?;
+                }
+                for p in &d.policy_changes {
+                    let detail = format!("{:?}", p.change);
+                    insert(
+                        "policy_change",
+                        None,
+                        &format!("{} {}", p.kind, p.resource),
+                        p.from.as_deref(),
+                        p.to.as_deref(),
+                        &detail,
+                    )
+                    .map_err(&err)?;
+                }
+                for e in &d.pending_changes {
+                    insert("pending_change", Some(e), e, None, None, "a Proposed MRAP policy would change the verdict")
+                        .map_err(&err)?;
+                }
+                for f in &d.failover_changes {
+                    insert(
+                        "failover_change",
+                        Some(&f.expectation),
+                        &f.expectation,
+                        Some(f.from.name()),
+                        Some(f.to.name()),
+                        "",
+                    )
+                    .map_err(&err)?;
+                }
+                for f in &d.new_findings {
+                    insert("finding_new", None, &f.resource, None, Some(&f.code), &f.message).map_err(&err)?;
+                }
+                for f in &d.resolved_findings {
+                    insert("finding_resolved", None, &f.resource, Some(&f.code), None, &f.message).map_err(&err)?;
+                }
+            }
+        }
+        let json = serde_json::to_string(report).unwrap_or_default();
+        tx.execute(
+            "INSERT INTO last_report (id, ts, report) VALUES (1, ?1, ?2)
+             ON CONFLICT (id) DO UPDATE SET ts = excluded.ts, report = excluded.report",
+            params![now, json],
+        )
+        .map_err(&err)?;
+        tx.commit().map_err(&err)
+    }
+
+    /// Events, newest first, optionally for one expectation and since a time.
+    pub fn events(
+        &self,
+        expectation: Option<&str>,
+        since: Option<DateTime<Utc>>,
+        limit: usize,
+    ) -> Result<Vec<Event>, HistoryError> {
+        let since = since.map(ts).unwrap_or_default();
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT ts, kind, expectation, subject, from_value, to_value, detail FROM events
+                 WHERE ts >= ?1 AND (?2 IS NULL OR expectation = ?2)
+                 ORDER BY id DESC LIMIT ?3",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map(params![since, expectation, i64::try_from(limit).unwrap_or(i64::MAX)], |r| {
+                Ok(Event {
+                    ts: r.get(0)?,
+                    kind: r.get(1)?,
+                    expectation: r.get(2)?,
+                    subject: r.get(3)?,
+                    from: r.get(4)?,
+                    to: r.get(5)?,
+                    detail: r.get(6)?,
+                })
+            })
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Since when an expectation has had its current verdict: the last verdict change, or when it
+    /// was first seen.
+    pub fn verdict_since(&self, expectation: &str) -> Result<Option<String>, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT ts FROM events WHERE expectation = ?1 AND kind IN ('verdict_change', 'first_seen') ORDER BY id DESC LIMIT 1",
+                params![expectation],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| self.err(e))
+    }
+
+    /// How many versions of a policy were seen.
+    pub fn policy_versions(&self, kind: &str, resource: &str) -> Result<i64, HistoryError> {
+        self.conn
+            .query_row(
+                "SELECT COUNT(*) FROM policy_versions WHERE kind = ?1 AND resource = ?2",
+                params![kind, resource],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
+    /// `PRAGMA integrity_check` (tests and `history --check`).
+    pub fn integrity(&self) -> Result<String, HistoryError> {
+        self.conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).map_err(|e| self.err(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{ExpectationReport, Failover, PolicyRecord, Status, Verdict};
+
+    fn report(verdict: Verdict, hash: &str) -> Report {
+        Report {
+            generated_at: "2026-11-22T10:00:00Z".into(),
+            source: "snapshot".into(),
+            snapshot: None,
+            expectations: vec![ExpectationReport {
+                name: "e".into(),
+                mrap: "m.mrap".into(),
+                expect: crate::config::Expect::Allow,
+                status: if verdict == Verdict::Allow { Status::Holds } else { Status::Violated },
+                verdict,
+                buckets: vec![],
+                failover: Failover::None,
+                pending_change: false,
+                principal: "p".into(),
+                action: "s3:GetObject".into(),
+                key: "k".into(),
+                via: "internet".into(),
+                proposed_verdict: None,
+                summary: String::new(),
+            }],
+            findings: vec![],
+            policies: vec![PolicyRecord {
+                kind: "bucket".into(),
+                resource: "arn:aws:s3:::b".into(),
+                hash: Some(hash.into()),
+                public: false,
+                normalized: Some("{}".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn records_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state/h.db");
+        let t0 = Utc::now();
+        {
+            let mut h = History::open(&path).unwrap();
+            assert!(h.last_report().unwrap().is_none());
+            h.record(t0, &report(Verdict::Allow, "a"), None).unwrap();
+            let second = report(Verdict::Intermittent, "b");
+            let d = crate::drift::compare(&report(Verdict::Allow, "a"), &second);
+            h.record(t0 + chrono::Duration::seconds(60), &second, Some(&d)).unwrap();
+            h.record(t0 + chrono::Duration::seconds(120), &report(Verdict::Intermittent, "b"), Some(&Drift::default()))
+                .unwrap();
+        }
+        let h = History::open(&path).unwrap();
+        assert_eq!(h.last_report().unwrap().unwrap().expectations[0].verdict, Verdict::Intermittent);
+        let events = h.events(Some("e"), None, 10).unwrap();
+        assert_eq!(events[0].kind, "verdict_change");
+        assert_eq!(events[0].from.as_deref(), Some("allow"));
+        assert_eq!(events[0].to.as_deref(), Some("intermittent"));
+        assert_eq!(h.verdict_since("e").unwrap(), Some(events[0].ts.clone()));
+        assert_eq!(h.policy_versions("bucket", "arn:aws:s3:::b").unwrap(), 2, "deduplicated by hash");
+        assert_eq!(h.integrity().unwrap(), "ok");
+        let later = h.events(None, Some(t0 + chrono::Duration::seconds(90)), 10).unwrap();
+        assert!(later.is_empty());
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        {
+            let h = History::open(&path).unwrap();
+            h.conn.pragma_update(None, "user_version", 99).unwrap();
+        }
+        let e = History::open(&path).err().unwrap();
+        assert!(e.to_string().contains("schema version 99, newer than this build knows (1)"), "{e}");
+    }
+}
