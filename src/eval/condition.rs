@@ -14,7 +14,7 @@ use super::arn;
 use super::request::{Origin, Request, Value};
 use super::tri::Tri;
 use super::wildcard::{self, Resolved};
-use crate::policy::parse::{decode_base64, parse_bool, parse_date, parse_number};
+use crate::policy::values::{decode_base64, parse_bool, parse_cidr, parse_date, parse_number};
 use crate::policy::{BaseOperator, BoolValue, Comparison, Condition, ConditionValues, SetOperator};
 
 /// Why a condition came out as it did; the data behind one line of an explanation.
@@ -161,7 +161,7 @@ fn any_policy_value(cond: &Condition, item: &str, request: &Request) -> Tri {
         ConditionValues::Ip(nets) => match item.trim().parse::<IpAddr>() {
             Ok(ip) => Tri::from(nets.iter().any(|n| n.contains(&ip))),
             // A CIDR as the request value: contained when the whole block is.
-            Err(_) => match crate::policy::parse::parse_cidr(item) {
+            Err(_) => match parse_cidr(item) {
                 Some(block) => Tri::from(nets.iter().any(|n| n.contains(&block))),
                 None => Tri::No,
             },

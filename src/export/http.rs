@@ -123,34 +123,6 @@ async fn history(State(s): State<Arc<Shared>>, Query(q): Query<HistoryQuery>) ->
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn shared(last: Option<DateTime<Utc>>) -> Shared {
-        Shared {
-            metrics: Metrics::new().unwrap(),
-            report: RwLock::new(None),
-            last_cycle: RwLock::new(last),
-            interval: RwLock::new(Duration::from_secs(60)),
-            history_path: PathBuf::from("/nonexistent"),
-        }
-    }
-
-    #[test]
-    fn readiness_needs_a_recent_cycle() {
-        assert_eq!(shared(None).readiness(), Err("no audit cycle has completed yet".to_string()));
-        assert_eq!(shared(Some(Utc::now() - chrono::Duration::seconds(100))).readiness(), Ok(()));
-        let stale = shared(Some(Utc::now() - chrono::Duration::seconds(200))).readiness().unwrap_err();
-        assert!(stale.contains("more than three intervals"), "{stale}");
-    }
-
-    #[test]
-    fn escapes_html() {
-        assert_eq!(escape("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
-    }
-}
-
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
@@ -261,4 +233,32 @@ async fn status_page(State(s): State<Arc<Shared>>) -> Html<String> {
     }
     page.push_str("<p><small><a href=\"/metrics\">metrics</a> · <a href=\"/api/v1/report\">report</a> · <a href=\"/api/v1/history\">history</a></small></p></body></html>");
     Html(page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shared(last: Option<DateTime<Utc>>) -> Shared {
+        Shared {
+            metrics: Metrics::new().unwrap(),
+            report: RwLock::new(None),
+            last_cycle: RwLock::new(last),
+            interval: RwLock::new(Duration::from_secs(60)),
+            history_path: PathBuf::from("/nonexistent"),
+        }
+    }
+
+    #[test]
+    fn readiness_needs_a_recent_cycle() {
+        assert_eq!(shared(None).readiness(), Err("no audit cycle has completed yet".to_string()));
+        assert_eq!(shared(Some(Utc::now() - chrono::Duration::seconds(100))).readiness(), Ok(()));
+        let stale = shared(Some(Utc::now() - chrono::Duration::seconds(200))).readiness().unwrap_err();
+        assert!(stale.contains("more than three intervals"), "{stale}");
+    }
+
+    #[test]
+    fn escapes_html() {
+        assert_eq!(escape("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+    }
 }

@@ -8,6 +8,7 @@ pub mod model;
 pub mod parse;
 pub mod public;
 pub mod template;
+pub mod values;
 
 pub use model::*;
 pub use parse::{PolicyError, Problem, parse_policy, policy_from_json};

@@ -5,24 +5,24 @@
 //! unparseable makes what depends on it `unknown` and is itself a finding. Policies are parsed
 //! once per cycle and shared by every expectation.
 
-use std::collections::{BTreeSet, HashMap};
-
 use chrono::{DateTime, SecondsFormat, Utc};
-use sha2::{Digest, Sha256};
 
 use crate::config::{Config, ConfigError, Expect, Expectation, Via};
 use crate::eval::NamedPolicy;
 use crate::path::{
     self, BucketFacts, CallerPolicies, EndpointFacts, Known, MrapFacts, Network, PathDecision, PathRequest,
 };
-use crate::policy::lint::{self, Holder, LintTarget, Severity};
-use crate::policy::public::{PolicyHolder, is_public};
-use crate::policy::{Policy, PolicyKind, parse_policy};
+use crate::policy::lint::Severity;
 use crate::report::{
-    BucketDecision, BucketReport, ExpectationReport, Failover, Finding, PolicyRecord, Report, RouteRole, SnapshotInfo,
-    Status, Verdict,
+    BucketDecision, BucketReport, ExpectationReport, Failover, Finding, Report, RouteRole, SnapshotInfo, Status,
+    Verdict,
 };
-use crate::snapshot::{Captured, Mrap, PublicAccessBlock, Snapshot};
+use crate::snapshot::{Captured, Snapshot};
+
+mod world;
+
+pub use world::{World, normalize_json};
+use world::{bpa_of, finding, named};
 
 /// What the report says about where its data came from.
 #[derive(Debug, Clone)]
@@ -31,299 +31,6 @@ pub struct AuditOptions {
     /// `snapshot` or `aws`.
     pub source: String,
     pub snapshot_path: Option<String>,
-}
-
-/// A parsed policy with its explanation name.
-type Loaded = Known<Option<(String, Policy)>>;
-
-/// The snapshot with its policies parsed, shared by every expectation of a cycle.
-pub struct World<'s> {
-    snapshot: &'s Snapshot,
-    mrap_established: HashMap<&'s str, Loaded>,
-    mrap_proposed: HashMap<&'s str, Option<Known<(String, Policy)>>>,
-    bucket_policies: HashMap<&'s str, Loaded>,
-    endpoint_policies: HashMap<&'s str, Loaded>,
-    findings: BTreeSet<Finding>,
-    policies: Vec<PolicyRecord>,
-}
-
-fn finding(severity: Severity, code: &str, resource: &str, message: impl Into<String>, fix: Option<String>) -> Finding {
-    Finding { severity, code: code.to_string(), resource: resource.to_string(), message: message.into(), fix }
-}
-
-/// Canonical JSON: sorted keys, no whitespace. Policies that differ only in layout hash alike.
-pub fn normalize_json(text: &str) -> Option<String> {
-    fn canonical(v: &serde_json::Value) -> serde_json::Value {
-        match v {
-            serde_json::Value::Object(map) => {
-                let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort();
-                serde_json::Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&map[k.as_str()]))).collect())
-            }
-            serde_json::Value::Array(items) => serde_json::Value::Array(items.iter().map(canonical).collect()),
-            other => other.clone(),
-        }
-    }
-    serde_json::from_str::<serde_json::Value>(text).ok().map(|v| canonical(&v).to_string())
-}
-
-fn sha256(text: &str) -> String {
-    hex::encode(Sha256::digest(text.as_bytes()))
-}
-
-impl<'s> World<'s> {
-    /// Parses every policy of the snapshot and lints it.
-    pub fn new(snapshot: &'s Snapshot, config: &Config) -> World<'s> {
-        let mut w = World {
-            snapshot,
-            mrap_established: HashMap::new(),
-            mrap_proposed: HashMap::new(),
-            bucket_policies: HashMap::new(),
-            endpoint_policies: HashMap::new(),
-            findings: BTreeSet::new(),
-            policies: Vec::new(),
-        };
-        let partition = snapshot.partition();
-        let mraps: &[Mrap] = snapshot.mraps.value().map_or(&[], Vec::as_slice);
-        let aliases: Vec<&str> = mraps.iter().map(|m| m.alias.as_str()).collect();
-        let mut buckets: Vec<&str> = mraps.iter().flat_map(|m| m.regions.iter().map(|r| r.bucket.as_str())).collect();
-        buckets.sort_unstable();
-        buckets.dedup();
-        let through_endpoint = config.expectations.iter().any(|e| matches!(e.via, Via::Endpoint(_)));
-        let target = |holder| LintTarget {
-            holder,
-            partition,
-            mrap_account: snapshot.account_id(),
-            mraps: &[],
-            buckets: &[],
-            through_endpoint,
-        };
-
-        if let Some(problem) = snapshot.mraps.problem() {
-            w.findings.insert(finding(
-                Severity::Error,
-                "unreadable-input",
-                "s3control:ListMultiRegionAccessPoints",
-                format!("the list of Multi-Region Access Points: {problem}; every expectation is unknown"),
-                None,
-            ));
-        }
-        for m in mraps {
-            let arn = snapshot.mrap_arn(m).unwrap_or_else(|| m.alias.clone());
-            let captured = snapshot.mrap_policies.get(&m.name).cloned().unwrap_or(Captured::NotCaptured);
-            let holder = Holder::Mrap(&m.alias);
-            match captured {
-                Captured::Value(p) => {
-                    let name = format!("MRAP policy of {}", m.alias);
-                    let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(holder) };
-                    let established = w.load(
-                        p.established.as_deref(),
-                        &name,
-                        PolicyKind::Resource,
-                        &arn,
-                        "mrap",
-                        Some((&t, PolicyHolder::AccessPoint)),
-                    );
-                    w.mrap_established.insert(m.name.as_str(), established);
-                    let proposed = p.proposed.as_deref().map(|text| {
-                        let name = format!("Proposed MRAP policy of {}", m.alias);
-                        match w.load(
-                            Some(text),
-                            &name,
-                            PolicyKind::Resource,
-                            &arn,
-                            "mrap_proposed",
-                            Some((&t, PolicyHolder::AccessPoint)),
-                        ) {
-                            Known::Value(Some(p)) => Known::Value(p),
-                            Known::Value(None) => Known::Unknown("empty".into()),
-                            Known::Unknown(why) => Known::Unknown(why),
-                        }
-                    });
-                    w.mrap_proposed.insert(m.name.as_str(), proposed);
-                }
-                other => {
-                    let why = other.problem().unwrap_or_default();
-                    w.unreadable(&arn, "the MRAP policy", &why);
-                    w.unreadable_record("mrap", &arn);
-                    w.mrap_established.insert(m.name.as_str(), Known::Unknown(why));
-                }
-            }
-        }
-        for (bucket, captured) in &snapshot.bucket_policies {
-            let arn = format!("arn:{partition}:s3:::{bucket}");
-            let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Bucket(bucket)) };
-            let loaded = match captured {
-                Captured::Value(text) => {
-                    let name = format!("bucket policy of {bucket}");
-                    w.load(
-                        text.as_deref(),
-                        &name,
-                        PolicyKind::Resource,
-                        &arn,
-                        "bucket",
-                        Some((&t, PolicyHolder::Bucket)),
-                    )
-                }
-                other => {
-                    let why = other.problem().unwrap_or_default();
-                    w.unreadable(&arn, "the bucket policy", &why);
-                    w.unreadable_record("bucket", &arn);
-                    Known::Unknown(why)
-                }
-            };
-            w.bucket_policies.insert(bucket.as_str(), loaded);
-        }
-        let named: BTreeSet<&str> = config
-            .expectations
-            .iter()
-            .filter_map(|e| match &e.via {
-                Via::Endpoint(id) => Some(id.as_str()),
-                Via::Internet => None,
-            })
-            .collect();
-        for (scope, captured) in &snapshot.endpoints {
-            match captured {
-                Captured::Value(list) => {
-                    for e in list {
-                        if e.service_name != path::MRAP_ENDPOINT_SERVICE && !named.contains(e.id.as_str()) {
-                            continue;
-                        }
-                        let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Endpoint(&e.id)) };
-                        let name = format!("endpoint policy of {}", e.id);
-                        let loaded = w.load(
-                            e.policy_document.as_deref(),
-                            &name,
-                            PolicyKind::Vpce,
-                            &e.id,
-                            "vpce",
-                            Some((&t, PolicyHolder::Bucket)),
-                        );
-                        w.endpoint_policies.insert(e.id.as_str(), loaded);
-                    }
-                }
-                other => {
-                    let what = match &scope.account {
-                        Some(a) => format!("ec2:DescribeVpcEndpoints {a}/{}", scope.region),
-                        None => format!("ec2:DescribeVpcEndpoints {}", scope.region),
-                    };
-                    w.unreadable(&what, "the VPC endpoints", &other.problem().unwrap_or_default());
-                }
-            }
-        }
-        for (account, bpa) in &snapshot.account_bpa {
-            if let Some(problem) = bpa.problem() {
-                w.unreadable(account, "the account's Block Public Access", &problem);
-            }
-        }
-        for (bucket, bpa) in &snapshot.bucket_bpa {
-            if let Some(problem) = bpa.problem() {
-                w.unreadable(&format!("arn:{partition}:s3:::{bucket}"), "the bucket's Block Public Access", &problem);
-            }
-        }
-        w
-    }
-
-    fn unreadable(&mut self, resource: &str, what: &str, why: &str) {
-        self.findings.insert(finding(
-            Severity::Error,
-            "unreadable-input",
-            resource,
-            format!("{what} could not be read ({why}); every verdict that needs it is unknown"),
-            Some("check the auditor's permissions and the capture (see README: IAM policy)".to_string()),
-        ));
-    }
-
-    fn unreadable_record(&mut self, kind: &str, resource: &str) {
-        self.policies.push(PolicyRecord {
-            kind: kind.into(),
-            resource: resource.into(),
-            hash: Some(crate::drift::UNREADABLE.into()),
-            public: false,
-            normalized: None,
-        });
-    }
-
-    /// Parses, records and lints one policy text (`None` = no policy).
-    fn load(
-        &mut self,
-        text: Option<&str>,
-        name: &str,
-        kind: PolicyKind,
-        resource: &str,
-        record_kind: &str,
-        lint_as: Option<(&LintTarget<'_>, PolicyHolder)>,
-    ) -> Loaded {
-        let Some(text) = text else {
-            self.policies.push(PolicyRecord {
-                kind: record_kind.into(),
-                resource: resource.into(),
-                hash: None,
-                public: false,
-                normalized: None,
-            });
-            return Known::Value(None);
-        };
-        let normalized = normalize_json(text);
-        let hash = Some(normalized.as_deref().map_or_else(|| format!("raw:{}", sha256(text)), sha256));
-        match parse_policy(text, kind) {
-            Ok(policy) => {
-                let public = lint_as.is_some_and(|(_, holder)| kind != PolicyKind::Vpce && is_public(&policy, holder));
-                self.policies.push(PolicyRecord {
-                    kind: record_kind.into(),
-                    resource: resource.into(),
-                    hash,
-                    public,
-                    normalized,
-                });
-                if let Some((target, _)) = lint_as {
-                    for l in lint::lint(&policy, target) {
-                        self.findings.insert(finding(
-                            l.severity,
-                            l.code,
-                            resource,
-                            format!("{name}: {}", l.message),
-                            Some(l.fix),
-                        ));
-                    }
-                }
-                Known::Value(Some((name.to_string(), policy)))
-            }
-            Err(e) => {
-                self.policies.push(PolicyRecord {
-                    kind: record_kind.into(),
-                    resource: resource.into(),
-                    hash,
-                    public: false,
-                    normalized,
-                });
-                self.findings.insert(finding(
-                    Severity::Error,
-                    "invalid-policy",
-                    resource,
-                    format!("{name} is not a valid policy: {e}"),
-                    Some("fix the policy document at the position given; until then every verdict that needs it is unknown".into()),
-                ));
-                Known::Unknown(format!("{name} is invalid: {e}"))
-            }
-        }
-    }
-}
-
-fn named(loaded: &Loaded) -> Known<Option<NamedPolicy<'_>>> {
-    match loaded {
-        Known::Value(Some((name, policy))) => Known::Value(Some(NamedPolicy { name, policy })),
-        Known::Value(None) => Known::Value(None),
-        Known::Unknown(why) => Known::Unknown(why.clone()),
-    }
-}
-
-fn bpa_of(c: Option<&Captured<Option<PublicAccessBlock>>>) -> Known<PublicAccessBlock> {
-    match c {
-        Some(Captured::Value(v)) => Known::Value(v.unwrap_or_default()),
-        Some(other) => Known::Unknown(other.problem().unwrap_or_default()),
-        None => Known::Unknown("not captured".into()),
-    }
 }
 
 /// One bucket's outcome, with its full explanation.
@@ -724,15 +431,5 @@ mod tests {
         assert_eq!(failover(Expect::Allow, &[Allow]), Failover::Ready);
         assert_eq!(failover(Expect::Allow, &[Unknown, Allow]), Failover::Unknown);
         assert_eq!(failover(Expect::Allow, &[Unknown, ExplicitDeny]), Failover::NotReady);
-    }
-
-    #[test]
-    fn normalization_ignores_layout_and_key_order() {
-        let a = normalize_json(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*"}]}"#);
-        let b = normalize_json(
-            "{\n  \"Statement\": [ {\"Action\": \"*\", \"Effect\": \"Allow\"} ],\n  \"Version\": \"2012-10-17\"\n}",
-        );
-        assert_eq!(a, b);
-        assert!(normalize_json("{bad").is_none());
     }
 }
