@@ -102,6 +102,8 @@ struct RawDaemon {
 struct RawAlertmanager {
     /// Base URL of an Alertmanager, e.g. http://alertmanager:9093.
     url: Spanned<String>,
+    /// How Alertmanager links back to this auditor (`generatorURL`); default: the bound address.
+    external_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -254,6 +256,7 @@ pub struct Config {
     pub aws: Option<AwsConfig>,
     pub daemon: DaemonConfig,
     pub alertmanager_url: Option<String>,
+    pub alertmanager_external_url: Option<String>,
     pub organization: Organization,
     pub expectations: Vec<Expectation>,
 }
@@ -393,6 +396,19 @@ impl Ctx<'_> {
                 Some(url.to_string())
             }
         };
+        let alertmanager_external_url = match raw.alertmanager.as_ref().and_then(|a| a.external_url.as_ref()) {
+            None => None,
+            Some(u) if u.get_ref().starts_with("http://") || u.get_ref().starts_with("https://") => {
+                Some(u.get_ref().clone())
+            }
+            Some(u) => {
+                return self.error(
+                    Some(u.span()),
+                    "alertmanager.external_url",
+                    format!("`{}` is not an http(s) URL", u.get_ref()),
+                );
+            }
+        };
         let mut organization = Organization::default();
         if let Some(org) = &raw.organization {
             organization.scp = self.levels(&org.scp, "organization.scp", PolicyKind::Scp)?;
@@ -411,7 +427,16 @@ impl Ctx<'_> {
             }
             expectations.push(exp);
         }
-        Ok(Config { file: self.file.to_path_buf(), source, aws, daemon, alertmanager_url, organization, expectations })
+        Ok(Config {
+            file: self.file.to_path_buf(),
+            source,
+            aws,
+            daemon,
+            alertmanager_url,
+            alertmanager_external_url,
+            organization,
+            expectations,
+        })
     }
 
     fn aws(&self, a: &RawAws) -> Result<AwsConfig, ConfigError> {

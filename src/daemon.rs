@@ -53,6 +53,8 @@ struct Daemon {
     /// The last published report: drift is measured against it.
     previous: Option<Report>,
     alerts: AlertBook,
+    /// The `generatorURL` of pushed alerts: `[alertmanager] external_url`, or the bound address.
+    generator_url: String,
     /// Latest alert batch for the Alertmanager task; replacing it never blocks the loop.
     alert_tx: Option<watch::Sender<Vec<Alert>>>,
 }
@@ -87,6 +89,8 @@ pub async fn run(
         tokio::net::TcpListener::bind(address).await.map_err(|source| DaemonError::Listen { address, source })?;
     let local = listener.local_addr().map_err(|source| DaemonError::Listen { address, source })?;
     info!(address = %local, "Listening.");
+    shared.metrics.interval_seconds.set(config.daemon.interval.as_secs_f64());
+    let generator_url = config.alertmanager_external_url.clone().unwrap_or_else(|| format!("http://{local}/"));
     let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(http::serve(listener, shared.clone(), async {
         let _ = http_stopped.await;
@@ -108,6 +112,7 @@ pub async fn run(
         history: Arc::new(Mutex::new(history)),
         previous,
         alerts: AlertBook::default(),
+        generator_url,
         alert_tx,
     };
 
@@ -190,6 +195,7 @@ impl Daemon {
         if let Ok(mut i) = self.shared.interval.write() {
             *i = new.daemon.interval;
         }
+        self.shared.metrics.interval_seconds.set(new.daemon.interval.as_secs_f64());
         info!(expectations = new.expectations.len(), interval = ?new.daemon.interval, "Configuration reloaded.");
         self.config = Arc::new(new);
         self.source = Arc::new(source);
@@ -274,8 +280,7 @@ impl Daemon {
             }
         }
         if let Some(tx) = &self.alert_tx {
-            let url = format!("http://{}/", self.config.daemon.listen);
-            let batch = self.alerts.batch(&report, at, self.config.daemon.interval, &url);
+            let batch = self.alerts.batch(&report, at, self.config.daemon.interval, &self.generator_url);
             tx.send_replace(batch);
         }
         let count = |s: Status| report.expectations.iter().filter(|e| e.status == s).count();

@@ -81,7 +81,9 @@ pub fn alerts_for(report: &Report) -> BTreeMap<BTreeMap<String, String>, BTreeMa
             ]);
             out.insert(l, annotations(format!("{} cannot be evaluated", e.name), e.summary.clone()));
         }
-        if e.pending_change {
+        // A Proposed policy that would change a verdict that holds now would break it; one that
+        // changes a violated verdict may be the fix (the rules draw the same line).
+        if e.pending_change && e.status == Status::Holds {
             let l = labels(&[
                 ("alertname", "MrapAuditorPendingChange"),
                 ("expectation", &e.name),

@@ -46,6 +46,8 @@ pub struct Metrics {
     pub build_info: IntGaugeVec,
     /// Cycles by outcome: `ok`, `degraded` (some input unreadable), `failed`, `timeout`.
     pub cycles_total: IntCounterVec,
+    /// The configured time between audit cycles (rules compare the last success with it).
+    pub interval_seconds: Gauge,
     /// Alerts the Alertmanager push could not deliver after its retries.
     pub alert_push_failures_total: IntCounter,
 }
@@ -114,6 +116,8 @@ impl Metrics {
         let build_info = gauge("build_info", "Always 1; the version label says which build runs.", &["version"])?;
         build_info.with_label_values(&[env!("CARGO_PKG_VERSION")]).set(1);
         let cycles_total = counter("cycles_total", "Audit cycles by outcome.", &["outcome"])?;
+        let interval_seconds = Gauge::with_opts(opts("interval_seconds", "The configured time between audit cycles."))?;
+        registry.register(Box::new(interval_seconds.clone()))?;
         let alert_push_failures_total = IntCounter::with_opts(opts(
             "alert_push_failures_total",
             "Alert batches the Alertmanager push could not deliver after its retries.",
@@ -134,6 +138,7 @@ impl Metrics {
             source_errors_total,
             build_info,
             cycles_total,
+            interval_seconds,
             alert_push_failures_total,
         })
     }
