@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-test-tools.sh
+scripts/install-moto.sh      # moto, the AWS emulator of tests/aws_moto.rs
 
 echo "== format"
 cargo fmt --all -- --check

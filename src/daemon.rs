@@ -245,9 +245,6 @@ impl Daemon {
                 (self.unknown_report(at, "cycle-timeout", &why), Vec::new(), "timeout")
             }
         };
-        for e in &errors {
-            warn!(api = %e.api, code = %e.code, resource = %e.resource, request_id = e.request_id.as_deref().unwrap_or("-"), message = %e.message, "Source read failed.");
-        }
         let drift: Option<Drift> = self.previous.as_ref().map(|p| drift::compare(p, &report));
         if let Some(d) = &drift {
             alerts::log_drift(d);

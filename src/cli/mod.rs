@@ -12,6 +12,7 @@ mod eval;
 mod explain;
 mod history;
 mod run;
+mod snapshot;
 
 /// The documented exit codes (DESIGN §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,6 +89,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Show what changed and since when, from the daemon's history.
     History(history::HistoryArgs),
+    /// Capture live AWS into a snapshot directory (DESIGN §4).
+    Snapshot(snapshot::SnapshotArgs),
 }
 
 /// Entry point of the binary.
@@ -108,6 +111,7 @@ pub fn main() -> ExitCode {
         Command::Diff(args) => diff::run(&args),
         Command::Eval(args) => eval::run(&args),
         Command::History(args) => history::run(&args),
+        Command::Snapshot(args) => snapshot::run(&args),
     };
     exit.into()
 }

@@ -112,6 +112,7 @@ fn note_errors<T>(errors: &mut Vec<SourceError>, api: &str, resource: &str, c: &
         Captured::Invalid(reason) => ("InvalidSnapshotFile".to_string(), reason.clone()),
         Captured::Value(_) | Captured::NotCaptured => return,
     };
+    tracing::warn!(api, code = %code, resource, message = %message, "Snapshot file records a failed read.");
     errors.push(SourceError { api: api.into(), code, resource: resource.into(), message, request_id: None });
 }
 

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use crate::config::{Config, SourceConfig};
 use crate::snapshot::Snapshot;
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod dir;
 
 /// Why a source could not run at all.
@@ -15,6 +17,9 @@ pub mod dir;
 pub enum SourceSetupError {
     #[error(transparent)]
     Dir(#[from] dir::DirError),
+    #[cfg(feature = "aws")]
+    #[error(transparent)]
+    Aws(#[from] aws::AwsSetupError),
     #[error("{0}")]
     Unavailable(String),
 }
@@ -23,6 +28,9 @@ pub enum SourceSetupError {
 #[derive(Debug)]
 pub enum Source {
     Dir(PathBuf),
+    /// Boxed: it holds SDK configuration, far larger than a path.
+    #[cfg(feature = "aws")]
+    Aws(Box<aws::AwsSource>),
 }
 
 impl Source {
@@ -31,10 +39,23 @@ impl Source {
         match (dir_override, &config.source) {
             (Some(dir), _) => Ok(Source::Dir(dir)),
             (None, SourceConfig::Snapshot { path }) => Ok(Source::Dir(path.clone())),
-            (None, SourceConfig::Aws) => {
-                Err(SourceSetupError::Unavailable("`[source] kind = \"aws\"` needs the live AWS source".to_string()))
-            }
+            (None, SourceConfig::Aws) => Source::live(config).await,
         }
+    }
+
+    /// The live AWS source of the configuration's `[aws]` section, whatever `[source] kind` says
+    /// (`mrap-auditor snapshot` captures live AWS even when `check` audits a directory).
+    #[cfg(feature = "aws")]
+    pub async fn live(config: &Config) -> Result<Source, SourceSetupError> {
+        Ok(Source::Aws(Box::new(aws::AwsSource::from_config(config).await?)))
+    }
+
+    /// Without the `aws` feature there is no live source.
+    #[cfg(not(feature = "aws"))]
+    pub async fn live(_config: &Config) -> Result<Source, SourceSetupError> {
+        Err(SourceSetupError::Unavailable(
+            "this build has no live AWS source (it was built without the `aws` cargo feature)".to_string(),
+        ))
     }
 
     /// Captures one snapshot.
@@ -48,6 +69,8 @@ impl Source {
                     .map_err(|e| SourceSetupError::Unavailable(format!("the snapshot reader stopped: {e}")))?
                     .map_err(SourceSetupError::from)
             }
+            #[cfg(feature = "aws")]
+            Source::Aws(source) => Ok(source.capture().await),
         }
     }
 
@@ -55,6 +78,8 @@ impl Source {
     pub fn label(&self) -> &'static str {
         match self {
             Source::Dir(_) => "snapshot",
+            #[cfg(feature = "aws")]
+            Source::Aws(_) => "aws",
         }
     }
 
@@ -62,6 +87,8 @@ impl Source {
     pub fn location(&self) -> String {
         match self {
             Source::Dir(path) => path.display().to_string(),
+            #[cfg(feature = "aws")]
+            Source::Aws(source) => source.location(),
         }
     }
 }

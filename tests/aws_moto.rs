@@ -1,0 +1,430 @@
+//! End to end against moto, a local AWS emulator: the seed page's world (two buckets, their
+//! policies, an MRAP with its policy, a VPC with the interface endpoint and its policy) is created
+//! with the SDK; then, through the real binary, `mrap-auditor snapshot` captures it, and `check`
+//! on that directory gives the same report as `check` on the live source. The directory has the
+//! shape of the hand-written bundled example, and the verdicts are the bundled example's.
+//!
+//! moto runs through tests/support/moto_server.py (one documented fix to its S3 Control XML) on a
+//! free port, started and stopped by this test. Every call goes through a role assumed with moto's
+//! STS (aws-config's `AssumeRoleProvider`, as for a bucket-owner account). moto does not serve
+//! `GetMultiRegionAccessPointRoutes`: the routes are an error, so every bucket is treated as
+//! active (what the seed's routes say anyway) with a `routes-unreadable` finding. Without moto
+//! the test fails in CI (`CI` set) and prints a skip notice elsewhere; scripts/test.sh installs it.
+
+#![cfg(feature = "aws")]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "tests fail by panicking"
+)]
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
+use serde_json::Value;
+
+const ACCOUNT: &str = "123456789012"; // moto's default account, also the seed's
+const AT: &str = "2026-11-22T10:00:00Z";
+const MRAP_NAME: &str = "doc-example-mrap";
+const SEED_ALIAS: &str = "mfzwi23gnjvgw.mrap";
+const MRAP_SERVICE: &str = "com.amazonaws.s3-global.accesspoint";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+// ---------- moto ----------
+
+/// The moto server; killed when dropped, so also when the test fails.
+struct Moto {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Python that can import moto's server: `MRAP_AUDITOR_PYTHON`, the venv scripts/test.sh
+/// makes, or `python3`.
+fn python() -> Result<PathBuf, String> {
+    let mut candidates = Vec::new();
+    if let Some(p) = std::env::var_os("MRAP_AUDITOR_PYTHON") {
+        candidates.push(PathBuf::from(p));
+    }
+    candidates.push(root().join("target/moto-venv/bin/python3"));
+    candidates.push(PathBuf::from("python3"));
+    let mut tried = Vec::new();
+    for python in candidates {
+        let ok = Command::new(&python)
+            .args(["-c", "import moto, moto.server, flask, flask_cors"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            return Ok(python);
+        }
+        tried.push(python.display().to_string());
+    }
+    Err(format!("no Python with moto[server] (tried {}); run scripts/install-moto.sh", tried.join(", ")))
+}
+
+/// Starts moto, or says why it cannot: a failure in CI, a notice elsewhere.
+fn start_moto() -> Option<Moto> {
+    let python = match python() {
+        Ok(p) => p,
+        Err(why) => {
+            if std::env::var_os("CI").is_some() {
+                panic!("moto is needed for the live-source end-to-end test in CI: {why}");
+            }
+            eprintln!("SKIPPED aws_moto: {why}");
+            return None;
+        }
+    };
+    let mut child = Command::new(python)
+        .arg(root().join("tests/support/moto_server.py"))
+        .arg("0")
+        .stdin(Stdio::piped()) // moto stops when this closes, even if this test is killed
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Guarded from here on: a start-up that fails or times out still kills moto.
+    let mut moto = Moto { child, url: String::new() };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(port) = line.strip_prefix("PORT ") {
+                let _ = tx.send(port.trim().to_string());
+                break;
+            }
+        }
+    });
+    let port = rx.recv_timeout(Duration::from_secs(60)).expect("moto did not start within 60 s");
+    moto.url = format!("http://127.0.0.1:{port}");
+    Some(moto)
+}
+
+// ---------- the world ----------
+
+/// S3 Control with the account id kept out of the host name (`ACCOUNT.127.0.0.1` resolves nowhere).
+#[derive(Debug)]
+struct Fixed(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for Fixed {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        let e = aws_sdk_s3control::config::endpoint::Endpoint::builder().url(self.0.clone()).build();
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(e))
+    }
+}
+
+fn sdk(url: &str, region: &str) -> SdkConfig {
+    SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new(region.to_string()))
+        .credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            "testing", "testing", None, None, "moto",
+        )))
+        .endpoint_url(url)
+        .build()
+}
+
+fn seed_policy(bucket_resource: &str) -> String {
+    format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "Public-read", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": ["{bucket_resource}"]}}]}}"#
+    )
+}
+
+struct World {
+    alias: String,
+    endpoint: String,
+}
+
+/// The seed page's world: doc-examplebucket1 (whose policy misses `/*`) and doc-examplebucket2,
+/// the MRAP over both with the page's open MRAP policy, and the interface endpoint with the
+/// page's endpoint policy; plus a gateway endpoint that no expectation names (not captured).
+async fn create_world(url: &str) -> World {
+    use aws_sdk_s3control::types::{
+        CreateMultiRegionAccessPointInput, PublicAccessBlockConfiguration, PutMultiRegionAccessPointPolicyInput,
+        Region as MrapRegion,
+    };
+    let east = sdk(url, "us-east-1");
+    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&east).force_path_style(true).build());
+    let west = sdk(url, "us-west-2");
+    let s3_west =
+        aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&west).force_path_style(true).build());
+    s3.create_bucket().bucket("doc-examplebucket1").send().await.unwrap();
+    s3_west
+        .create_bucket()
+        .bucket("doc-examplebucket2")
+        .create_bucket_configuration(
+            aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                .location_constraint(aws_sdk_s3::types::BucketLocationConstraint::UsWest2)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    s3.put_bucket_policy()
+        .bucket("doc-examplebucket1")
+        .policy(seed_policy("arn:aws:s3:::doc-examplebucket1"))
+        .send()
+        .await
+        .unwrap();
+    s3_west
+        .put_bucket_policy()
+        .bucket("doc-examplebucket2")
+        .policy(seed_policy("arn:aws:s3:::doc-examplebucket2/*"))
+        .send()
+        .await
+        .unwrap();
+
+    let control = aws_sdk_s3control::Client::from_conf(
+        aws_sdk_s3control::config::Builder::from(&sdk(url, "us-west-2"))
+            .endpoint_resolver(Fixed(url.to_string()))
+            .build(),
+    );
+    let off = PublicAccessBlockConfiguration::builder()
+        .block_public_acls(false)
+        .ignore_public_acls(false)
+        .block_public_policy(false)
+        .restrict_public_buckets(false)
+        .build();
+    control
+        .create_multi_region_access_point()
+        .account_id(ACCOUNT)
+        .client_token("create-doc-example-mrap")
+        .details(
+            CreateMultiRegionAccessPointInput::builder()
+                .name(MRAP_NAME)
+                .public_access_block(off)
+                .regions(MrapRegion::builder().bucket("doc-examplebucket1").build().unwrap())
+                .regions(MrapRegion::builder().bucket("doc-examplebucket2").build().unwrap())
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let listed = control.list_multi_region_access_points().account_id(ACCOUNT).send().await.unwrap();
+    let alias = listed.access_points()[0].alias().unwrap().to_string();
+    let mrap_policy = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "Open-read-MRAP-policy", "Effect": "Allow", "Principal": "*", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3::{ACCOUNT}:accesspoint/{alias}/object/*"}}]}}"#
+    );
+    control
+        .put_multi_region_access_point_policy()
+        .account_id(ACCOUNT)
+        .client_token("put-doc-example-mrap-policy")
+        .details(PutMultiRegionAccessPointPolicyInput::builder().name(MRAP_NAME).policy(mrap_policy).build().unwrap())
+        .send()
+        .await
+        .unwrap();
+
+    let ec2 = aws_sdk_ec2::Client::new(&east);
+    let vpc = ec2.create_vpc().cidr_block("10.0.0.0/16").send().await.unwrap();
+    let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_string();
+    let endpoint_policy = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "Read-buckets-and-MRAP-VPCE-policy", "Principal": "*", "Action": ["s3:GetObject"], "Effect": "Allow", "Resource": ["arn:aws:s3:::doc-examplebucket1/*", "arn:aws:s3:::doc-examplebucket2/*", "arn:aws:s3::{ACCOUNT}:accesspoint/{alias}/object/*"]}}]}}"#
+    );
+    let created = ec2
+        .create_vpc_endpoint()
+        .vpc_id(&vpc_id)
+        .service_name(MRAP_SERVICE)
+        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Interface)
+        .policy_document(endpoint_policy)
+        .send()
+        .await
+        .unwrap();
+    let endpoint = created.vpc_endpoint().unwrap().vpc_endpoint_id().unwrap().to_string();
+    ec2.create_vpc_endpoint()
+        .vpc_id(&vpc_id)
+        .service_name("com.amazonaws.us-east-1.s3")
+        .vpc_endpoint_type(aws_sdk_ec2::types::VpcEndpointType::Gateway)
+        .send()
+        .await
+        .unwrap();
+    World { alias, endpoint }
+}
+
+/// The bundled example's configuration, pointed at moto's world (its alias and endpoint id).
+fn write_config(dir: &Path, url: &str, world: &World) -> PathBuf {
+    let example = std::fs::read_to_string(root().join("config/mrap-auditor.toml")).unwrap();
+    let expectations = &example[example.find("[[expect]]").unwrap()..];
+    // moto's aliases (`NAME-HEX.mrap`) are not AWS's shape: the expectations name the MRAP.
+    let expectations = expectations
+        .replace(&format!("mrap = \"{SEED_ALIAS}\""), &format!("mrap = \"{MRAP_NAME}\""))
+        .replace("vpce-0a1b2c3d4e5f60718", &world.endpoint);
+    // Every call for the account goes through a role assumed with moto's STS: aws-config's
+    // AssumeRoleProvider against a real STS wire format (moto does not check the trust policy).
+    let role = format!(
+        "assume_role_arns = {{ \"{ACCOUNT}\" = \"arn:aws:iam::{ACCOUNT}:role/mrap-auditor-bucket-reader\" }}\n"
+    );
+    let config = format!(
+        "[source]\nkind = \"aws\"\n\n[aws]\naccount_id = \"{ACCOUNT}\"\nendpoint_regions = [\"us-east-1\"]\nendpoint_url = \"{url}\"\ncall_timeout = \"15s\"\n{role}\n{expectations}"
+    );
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    let identity = std::fs::read_to_string(root().join("config/policies/app-identity.json")).unwrap();
+    std::fs::write(dir.join("policies/app-identity.json"), identity.replace(SEED_ALIAS, &world.alias)).unwrap();
+    let path = dir.join("live.toml");
+    std::fs::write(&path, config).unwrap();
+    path
+}
+
+// ---------- running the binary ----------
+
+fn auditor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mrap-auditor"))
+        .args(args)
+        .current_dir(root())
+        // The default credential chain, fed by the environment; nothing from this machine's profile.
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL")
+        .output()
+        .unwrap()
+}
+
+fn json_of(o: &Output) -> Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!("{e}: {}\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    })
+}
+
+/// Relative paths of every file under `dir`.
+fn files(dir: &Path) -> BTreeSet<String> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(base, &p, out);
+            } else {
+                out.insert(p.strip_prefix(base).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Every key path of `ours` exists in `theirs` with the same JSON type (arrays: by their first
+/// element): the capture is the AWS CLI's shape, a subset of what the CLI prints.
+fn same_shape(ours: &Value, theirs: &Value, at: &str) -> Result<(), String> {
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                let Some(w) = b.get(k) else { return Err(format!("{at}.{k}: not in the hand-written file")) };
+                same_shape(v, w, &format!("{at}.{k}"))?;
+            }
+            Ok(())
+        }
+        (Value::Array(a), Value::Array(b)) => match (a.first(), b.first()) {
+            (Some(x), Some(y)) => same_shape(x, y, &format!("{at}[0]")),
+            _ => Ok(()),
+        },
+        (a, b) if std::mem::discriminant(a) == std::mem::discriminant(b) => Ok(()),
+        (a, b) => Err(format!("{at}: {a} where the hand-written file has {b}")),
+    }
+}
+
+#[test]
+fn moto_world_through_snapshot_and_check_matches_the_live_source_and_the_seed() {
+    let Some(moto) = start_moto() else { return };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let world = runtime.block_on(create_world(&moto.url));
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &moto.url, &world);
+    let config = config.to_str().unwrap();
+    let captured = dir.path().join("captured");
+    let captured_str = captured.to_str().unwrap();
+
+    // 1. `snapshot`: everything but the routes (moto lacks the API) is read; exit 2 says so.
+    let logs = "info,aws_config::sts=debug";
+    let out = auditor(&["--log-level", logs, "snapshot", "--config", config, "--out", captured_str]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    // The role was assumed through moto's STS (aws-config's own debug line says so).
+    assert!(stderr.contains("obtained assumed credentials"), "{stderr}");
+    // README's count: 1 region + 1 listing page + 2 per MRAP + 1 account + 2 per bucket.
+    assert!(stderr.contains("calls=9 failed_reads=1"), "{stderr}");
+    assert!(stderr.contains("1 read(s) failed"), "{stderr}");
+    assert!(stderr.contains(&format!("GetMultiRegionAccessPointRoutes {MRAP_NAME}")), "{stderr}");
+
+    // 2. The directory has the hand-written example's files and shapes.
+    let example = root().join("config/snapshots/example");
+    assert_eq!(files(&captured), files(&example));
+    for file in files(&example) {
+        let ours: Value = serde_json::from_str(&std::fs::read_to_string(captured.join(&file)).unwrap()).unwrap();
+        let theirs: Value = serde_json::from_str(&std::fs::read_to_string(example.join(&file)).unwrap()).unwrap();
+        if file.contains("get-multi-region-access-point-routes") {
+            assert!(ours["Error"]["Code"].is_string(), "{file}: {ours}");
+            continue;
+        }
+        same_shape(&ours, &theirs, &file).unwrap();
+    }
+    let endpoints: Value = serde_json::from_str(
+        &std::fs::read_to_string(captured.join("ec2/describe-vpc-endpoints/us-east-1.json")).unwrap(),
+    )
+    .unwrap();
+    let ids: Vec<&str> =
+        endpoints["VpcEndpoints"].as_array().unwrap().iter().map(|e| e["VpcEndpointId"].as_str().unwrap()).collect();
+    assert_eq!(ids, [world.endpoint.as_str()], "the gateway endpoint is not the MRAP's and no expectation names it");
+
+    // 3. `check` on the capture and on the live source: the same report.
+    let offline = auditor(&["check", "--config", config, "--snapshot", captured_str, "--format", "json", "--at", AT]);
+    let live = auditor(&["check", "--config", config, "--format", "json", "--at", AT]);
+    assert_eq!(offline.status.code(), Some(1), "{}", String::from_utf8_lossy(&offline.stderr));
+    assert_eq!(live.status.code(), Some(1), "{}", String::from_utf8_lossy(&live.stderr));
+    let (offline, live) = (json_of(&offline), json_of(&live));
+    assert_eq!(live["source"], "aws");
+    assert_eq!(offline["expectations"], live["expectations"]);
+    assert_eq!(offline["findings"], live["findings"]);
+    let codes: BTreeSet<&str> =
+        live["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains("routes-unreadable"), "{codes:?}");
+    assert!(codes.contains("object-action-on-bucket-arn"), "the seed's fault is found: {codes:?}");
+
+    // 4. The verdicts are the bundled (hand-written) example's, bucket by bucket.
+    let seed = json_of(&auditor(&["check", "--format", "json", "--at", AT]));
+    let verdicts = |report: &Value| -> Vec<Value> {
+        report["expectations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let buckets: Vec<Value> = e["buckets"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|b| serde_json::json!([b["bucket"], b["route"], b["decision"], b["deciding_layer"]]))
+                    .collect();
+                serde_json::json!([e["name"], e["status"], e["verdict"], e["failover"], buckets])
+            })
+            .collect()
+    };
+    assert_eq!(verdicts(&live), verdicts(&seed));
+    drop(moto);
+}
