@@ -8,16 +8,15 @@
     reason = "tests fail by panicking"
 )]
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use support::{example_copy, root, set_bucket1_policy};
 
 const AT: &str = "2026-11-22T10:00:00Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn run_in(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mrap-auditor")).args(args).current_dir(dir).output().unwrap()
@@ -33,34 +32,6 @@ fn text(o: &Output) -> String {
 
 fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
-}
-
-/// A copy of the bundled example (config, policies and snapshot) in a temporary directory.
-fn example_copy() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&root().join("config"), dir.path());
-    dir
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn fix_seed_bucket_policy(snapshot: &Path) {
-    let file = snapshot.join("s3/get-bucket-policy/doc-examplebucket1.json");
-    let body = std::fs::read_to_string(&file)
-        .unwrap()
-        .replace(r#"arn:aws:s3:::doc-examplebucket1\"]"#, r#"arn:aws:s3:::doc-examplebucket1/*\"]"#);
-    std::fs::write(file, body).unwrap();
 }
 
 #[test]
@@ -107,7 +78,7 @@ fn json_report_keeps_the_contract() {
 #[test]
 fn corrected_policy_holds_and_relative_paths_follow_the_config() {
     let dir = example_copy();
-    fix_seed_bucket_policy(&dir.path().join("snapshots/example"));
+    set_bucket1_policy(dir.path(), true);
     // Run from elsewhere: paths in the config resolve against the config's directory.
     let config = dir.path().join("mrap-auditor.toml");
     let o = run_in(&std::env::temp_dir(), &["check", "--at", AT, "--config", config.to_str().unwrap()]);
@@ -119,7 +90,7 @@ fn corrected_policy_holds_and_relative_paths_follow_the_config() {
 fn unreadable_input_is_unknown_never_holds() {
     let dir = example_copy();
     let snap = dir.path().join("snapshots/example");
-    fix_seed_bucket_policy(&snap);
+    set_bucket1_policy(dir.path(), true);
     std::fs::write(snap.join("s3/get-bucket-policy/doc-examplebucket2.json"), "{ \"Policy\": ").unwrap();
     let config = dir.path().join("mrap-auditor.toml");
     let o = run(&["check", "--format", "json", "--at", AT, "--config", config.to_str().unwrap()]);
@@ -231,7 +202,7 @@ fn diff_reports_flips_and_ignores_layout() {
     assert_eq!(o.status.code(), Some(0), "{}{}", text(&o), err(&o));
     assert_eq!(text(&o).trim(), "No changes.");
 
-    fix_seed_bucket_policy(&new);
+    set_bucket1_policy(dir.path(), true);
     let o = run(&args(&old, &new).iter().map(String::as_str).collect::<Vec<_>>());
     assert_eq!(o.status.code(), Some(1), "{}", err(&o));
     let out = text(&o);

@@ -17,21 +17,18 @@
     reason = "tests fail by panicking"
 )]
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::{APP, B1, Daemon, copy_dir, http, root, set_bucket1_policy, wait_for, which};
 
 // ---------------------------------------------------------------- files and tools
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn read(path: &str) -> String {
     std::fs::read_to_string(root().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -47,10 +44,6 @@ const DASHBOARD: &str = "deploy/grafana/mrap-auditor.json";
 const K8S: &str = "deploy/kubernetes";
 const DOCKERFILE: &str = "deploy/Dockerfile";
 const UNIT: &str = "deploy/systemd/mrap-auditor.service";
-
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
-}
 
 /// The tool, or `None` (and a loud skip) outside CI; in CI a missing tool fails the test.
 fn tool(name: &str, package: &str) -> Option<PathBuf> {
@@ -809,18 +802,6 @@ fn systemd_unit_is_hardened_and_verifies() {
 
 // ---------------------------------------------------------------- the real daemon
 
-struct Daemon {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A process started by a test: killed and reaped whatever happens.
 struct Process {
     child: Child,
@@ -843,132 +824,22 @@ impl Drop for Process {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// A temporary copy of the bundled example with a 200 ms interval, on a port of its own.
+/// A temporary copy of the bundled example with a 200 ms interval, on a port of its own; with
+/// bucket 1's policy fixed unless `seed_fault`.
 fn example(extra: &str, seed_fault: bool) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    copy_dir(&root().join("config"), dir.path());
-    let config = dir.path().join("mrap-auditor.toml");
-    let text = std::fs::read_to_string(&config)
-        .unwrap()
-        .replace("interval = \"5m\"", "interval = \"200ms\"\njitter = 0.0")
-        .replace("listen = \"127.0.0.1:9898\"", "listen = \"127.0.0.1:0\"")
-        .replace("state = \"../state/mrap-auditor.db\"", "state = \"state/history.db\"");
-    std::fs::write(&config, format!("{text}{extra}")).unwrap();
+    let (dir, config) = support::daemon_example("200ms", extra);
     if !seed_fault {
         set_bucket1_policy(dir.path(), true);
     }
     (dir, config)
 }
 
-const B1: &str = "doc-examplebucket1";
-const APP: &str = "app-reads-reports";
-
-/// Bucket 1's policy with (`fixed`) or without the `/*` the seed forgot; written then renamed, as
-/// a capture would, so the daemon never reads half a file.
-fn set_bucket1_policy(dir: &Path, fixed: bool) {
-    let rel = "snapshots/example/s3/get-bucket-policy/doc-examplebucket1.json";
-    let seed = std::fs::read_to_string(root().join("config").join(rel)).unwrap();
-    let body = if fixed { seed.replace(r#"doc-examplebucket1\"]"#, r#"doc-examplebucket1/*\"]"#) } else { seed };
-    let file = dir.join(rel);
-    let tmp = file.with_extension("tmp");
-    std::fs::write(&tmp, body).unwrap();
-    std::fs::rename(tmp, file).unwrap();
-}
-
 fn start(config: &Path) -> Daemon {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mrap-auditor"))
-        .args(["run", "--log-format", "json", "--config"])
-        .arg(config)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take();
-    let mut daemon = Daemon { child, port: 0 };
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let Some(stderr) = stderr else { return };
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                // Nobody listens any more: keep draining so that the daemon never blocks on a pipe.
-                continue;
-            }
-        }
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut seen = Vec::new();
-    while Instant::now() < deadline {
-        let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) else { continue };
-        seen.push(line.clone());
-        let v: Value = serde_json::from_str(&line).unwrap_or_default();
-        if v["fields"]["message"] == "Listening." {
-            let address = v["fields"]["address"].as_str().unwrap();
-            daemon.port = address.rsplit(':').next().unwrap().parse().unwrap();
-            return daemon;
-        }
-    }
-    panic!("the daemon did not start listening:\n{}", seen.join("\n"));
-}
-
-fn http(port: u16, method: &str, path: &str) -> (u16, String) {
-    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else { return (0, String::new()) };
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    if write!(stream, "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-        .is_err()
-    {
-        return (0, String::new());
-    }
-    let mut raw = Vec::new();
-    let _ = stream.read_to_end(&mut raw);
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0);
-    (status, dechunk(head, body))
+    Daemon::start(config, &[])
 }
 
 fn get(port: u16, path: &str) -> (u16, String) {
     http(port, "GET", path)
-}
-
-fn dechunk(head: &str, body: &str) -> String {
-    if !head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        return body.to_string();
-    }
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, after)) = rest.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || after.len() < n {
-            break;
-        }
-        out.push_str(&after[..n]);
-        rest = after[n..].strip_prefix("\r\n").unwrap_or(&after[n..]);
-    }
-    out
-}
-
-fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out after {timeout:?} waiting for {what}");
 }
 
 fn free_port() -> u16 {

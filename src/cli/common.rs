@@ -1,6 +1,6 @@
 //! What several commands share: loading the configuration, capturing from the source, exit codes.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
@@ -13,6 +13,20 @@ use crate::source::{Source, SourceSetupError};
 
 /// Default configuration path (DESIGN §6).
 pub const DEFAULT_CONFIG: &str = "config/mrap-auditor.toml";
+
+/// What a one-shot audit reads: the configuration, optionally another snapshot, and the time.
+#[derive(Debug, clap::Args)]
+pub struct AuditArgs {
+    /// The configuration file.
+    #[arg(long, short, default_value = DEFAULT_CONFIG)]
+    pub config: PathBuf,
+    /// Audit this snapshot directory instead of the configured source.
+    #[arg(long, value_name = "DIR")]
+    pub snapshot: Option<PathBuf>,
+    /// Evaluate as of this time (`aws:CurrentTime`), RFC 3339; default now.
+    #[arg(long, value_parser = parse_at)]
+    pub at: Option<DateTime<Utc>>,
+}
 
 pub fn load_config(path: &Path) -> Result<Config, Exit> {
     config::load(path).map_err(|e| {

@@ -24,8 +24,10 @@ pub struct DiffArgs {
     pub old: PathBuf,
     /// The later snapshot directory.
     pub new: PathBuf,
+    /// The configuration file.
     #[arg(long, short, default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
+    /// Output: `text` for people, `json` for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// Evaluate both as of this time (`aws:CurrentTime`), RFC 3339; default now.

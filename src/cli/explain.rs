@@ -2,12 +2,10 @@
 
 use std::fmt::Write as _;
 use std::io::Write;
-use std::path::PathBuf;
 
-use chrono::{DateTime, Utc};
 use clap::Args;
 
-use super::common::{self, DEFAULT_CONFIG};
+use super::common::{self, AuditArgs};
 use super::{Exit, Format, error};
 use crate::audit::{World, evaluate};
 use crate::eval::{Tri, render};
@@ -23,26 +21,21 @@ Examples:
 
 Exit codes: as `check`, for this expectation.")]
 pub struct ExplainArgs {
-    #[arg(long, short, default_value = DEFAULT_CONFIG)]
-    pub config: PathBuf,
     /// The expectation's name.
     #[arg(long = "expect", value_name = "NAME")]
     pub expectation: String,
     /// Only this bucket.
     #[arg(long)]
     pub bucket: Option<String>,
+    /// Output: `text` for people, `json` for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Audit this snapshot directory instead of the configured source.
-    #[arg(long, value_name = "DIR")]
-    pub snapshot: Option<PathBuf>,
-    /// Evaluate as of this time (`aws:CurrentTime`), RFC 3339; default now.
-    #[arg(long, value_parser = common::parse_at)]
-    pub at: Option<DateTime<Utc>>,
+    #[command(flatten)]
+    pub audit: AuditArgs,
 }
 
 pub fn run(args: &ExplainArgs) -> Exit {
-    let config = match common::load_config(&args.config) {
+    let config = match common::load_config(&args.audit.config) {
         Ok(c) => c,
         Err(e) => return e,
     };
@@ -56,12 +49,12 @@ pub fn run(args: &ExplainArgs) -> Exit {
         ));
         return Exit::Usage;
     };
-    let captured = match common::read_snapshot(&config, args.snapshot.as_deref()) {
+    let captured = match common::read_snapshot(&config, args.audit.snapshot.as_deref()) {
         Ok(c) => c,
         Err(e) => return e,
     };
     let world = World::new(&captured.snapshot, &config);
-    let (report, outcomes, findings) = evaluate(&world, &config, exp, &common::audit_options(args.at, &captured));
+    let (report, outcomes, findings) = evaluate(&world, &config, exp, &common::audit_options(args.audit.at, &captured));
     let selected: Vec<_> =
         outcomes.iter().filter(|o| args.bucket.as_ref().is_none_or(|b| &o.report.bucket == b)).collect();
     if let (Some(b), true) = (&args.bucket, selected.is_empty()) {

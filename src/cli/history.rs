@@ -21,6 +21,7 @@ Examples:
 
 It reads the state database the daemon writes (`[daemon] state`), read-only, while it runs.")]
 pub struct HistoryArgs {
+    /// The configuration file.
     #[arg(long, short, default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
     /// Only this expectation.
@@ -32,6 +33,7 @@ pub struct HistoryArgs {
     /// At most this many events.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
+    /// Output: `text` for people, `json` for scripts.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }

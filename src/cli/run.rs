@@ -20,6 +20,7 @@ Examples:
 Endpoints: /metrics /healthz /readyz /api/v1/report /api/v1/history and / (status page).
 Exit codes: 0 after SIGTERM/SIGINT, 64 bad configuration, 2 cannot start (port, state database).")]
 pub struct RunArgs {
+    /// The configuration file.
     #[arg(long, short, default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
 }

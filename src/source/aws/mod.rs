@@ -8,9 +8,8 @@
 //! id; one failing bucket never stops the others. Nothing from an older cycle is reused
 //! (reference §2). What it leaves out: evaluation, and retries beyond the SDK's standard strategy.
 //!
-//! The file name is the one the issue gives (`src/source/aws.rs`): the API table, the settings
-//! and the source are here; the concurrent capture, the clients, the error classifier and the
-//! SDK-to-snapshot conversions live in `aws/` beside it.
+//! The API table, the settings and the source are here; the concurrent capture, the clients,
+//! the error classifier and the SDK-to-snapshot conversions are the submodules.
 
 mod capture;
 mod clients;
