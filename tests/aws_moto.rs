@@ -20,6 +20,8 @@
     reason = "tests fail by panicking"
 )]
 
+mod support;
+
 use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -30,16 +32,13 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_s3::config::{Credentials, SharedCredentialsProvider};
 use serde_json::Value;
+use support::root;
 
 const ACCOUNT: &str = "123456789012"; // moto's default account, also the seed's
 const AT: &str = "2026-11-22T10:00:00Z";
 const MRAP_NAME: &str = "doc-example-mrap";
 const SEED_ALIAS: &str = "mfzwi23gnjvgw.mrap";
 const MRAP_SERVICE: &str = "com.amazonaws.s3-global.accesspoint";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 // ---------- moto ----------
 
@@ -290,21 +289,7 @@ fn write_config(dir: &Path, url: &str, world: &World) -> PathBuf {
 // ---------- running the binary ----------
 
 fn auditor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mrap-auditor"))
-        .args(args)
-        .current_dir(root())
-        // The default credential chain, fed by the environment; nothing from this machine's profile.
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .unwrap()
+    support::auditor_hermetic_aws(args, &[])
 }
 
 fn json_of(o: &Output) -> Value {

@@ -11,30 +11,16 @@
     reason = "tests fail by panicking"
 )]
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use support::root;
 
 fn auditor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mrap-auditor"))
-        .args(args)
-        .current_dir(root())
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_MAX_ATTEMPTS", "1")
-        .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-        .env_remove("AWS_PROFILE")
-        .env_remove("AWS_ENDPOINT_URL")
-        .output()
-        .unwrap()
+    support::auditor_hermetic_aws(args, &[("AWS_MAX_ATTEMPTS", "1")])
 }
 
 fn stderr(o: &Output) -> String {

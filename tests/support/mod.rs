@@ -219,3 +219,23 @@ pub fn sum(metrics: &str, name: &str) -> f64 {
 pub fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.is_file()))
 }
+
+/// `mrap-auditor ARGS` with AWS credentials from the environment only (dummy keys; nothing from
+/// this machine's profile, instance metadata or endpoint settings), run from the project root.
+pub fn auditor_hermetic_aws(args: &[&str], extra_env: &[(&str, &str)]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_mrap-auditor"))
+        .args(args)
+        .current_dir(root())
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL")
+        .envs(extra_env.iter().copied())
+        .output()
+        .unwrap()
+}
