@@ -10,11 +10,14 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
 use toml::Spanned;
 
 use crate::eval::{Caller, ContextValue};
 use crate::policy::{Policy, PolicyKind, parse_policy};
+
+mod raw;
+
+use raw::{RawAws, RawConfig, RawContextValue, RawDaemon, RawExpect};
 
 /// A configuration error: where and what.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,110 +39,6 @@ impl fmt::Display for ConfigError {
         }
         write!(f, ": {}", self.message)
     }
-}
-
-// ---------- raw TOML ----------
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawConfig {
-    source: Option<RawSource>,
-    aws: Option<RawAws>,
-    daemon: Option<RawDaemon>,
-    alertmanager: Option<RawAlertmanager>,
-    organization: Option<RawOrganization>,
-    #[serde(default)]
-    expect: Vec<RawExpect>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSource {
-    /// `snapshot` (a directory, DESIGN §4) or `aws` (live).
-    kind: Spanned<String>,
-    /// The snapshot directory (kind = "snapshot").
-    path: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAws {
-    /// The account that owns the MRAPs.
-    account_id: Spanned<String>,
-    /// Regions to look for VPC endpoints in.
-    #[serde(default)]
-    endpoint_regions: Vec<String>,
-    /// Role to assume per bucket-owner account (cross-account buckets).
-    #[serde(default)]
-    assume_role_arns: BTreeMap<String, String>,
-    /// Most AWS calls in flight at once (default 8).
-    max_concurrency: Option<usize>,
-    /// Timeout of one AWS call (default "20s").
-    call_timeout: Option<Spanned<String>>,
-    /// An emulator's URL (tests only; also `AWS_ENDPOINT_URL`).
-    endpoint_url: Option<String>,
-    /// Named profile of the shared config files (default: the default credential chain).
-    profile: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDaemon {
-    /// Time between audit cycles (default "5m").
-    interval: Option<Spanned<String>>,
-    /// HTTP listen address (default 127.0.0.1:9898).
-    listen: Option<Spanned<String>>,
-    /// SQLite state database (default state/mrap-auditor.db).
-    state: Option<String>,
-    /// Longest a cycle may run (default: the interval, at least 1m and at most 10m).
-    cycle_timeout: Option<Spanned<String>>,
-    /// Random delay added to each interval, as a fraction of it (default 0.1).
-    jitter: Option<f64>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawAlertmanager {
-    /// Base URL of an Alertmanager, e.g. http://alertmanager:9093.
-    url: Spanned<String>,
-    /// How Alertmanager links back to this auditor (`generatorURL`); default: the bound address.
-    external_url: Option<Spanned<String>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOrganization {
-    /// SCP files, one list per level from the root down.
-    #[serde(default)]
-    scp: Vec<Vec<Spanned<String>>>,
-    /// RCP files, one list per level from the root down.
-    #[serde(default)]
-    rcp: Vec<Vec<Spanned<String>>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawExpect {
-    name: Spanned<String>,
-    mrap: Spanned<String>,
-    principal: Spanned<String>,
-    action: Spanned<String>,
-    #[serde(default)]
-    key: Option<Spanned<String>>,
-    via: Spanned<String>,
-    expect: Spanned<String>,
-    identity_policy: Option<Spanned<String>>,
-    boundary_policy: Option<Spanned<String>>,
-    session_policy: Option<Spanned<String>>,
-    #[serde(default)]
-    context: BTreeMap<String, Spanned<RawContextValue>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum RawContextValue {
-    One(String),
-    Many(Vec<String>),
 }
 
 // ---------- resolved ----------
