@@ -19,10 +19,12 @@ use crate::report::{
 };
 use crate::snapshot::{Captured, Snapshot};
 
+pub(crate) mod direct;
 mod world;
 
+use world::finding;
 pub use world::{World, normalize_json};
-use world::{bpa_of, finding, named};
+pub(crate) use world::{bpa_of, named};
 
 /// What the report says about where its data came from.
 #[derive(Debug, Clone)]
@@ -87,6 +89,18 @@ pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Re
     }
 }
 
+/// The caller's own policies of an expectation, and the organization's.
+pub(crate) fn caller_policies<'c>(config: &'c Config, exp: &'c Expectation) -> CallerPolicies<'c> {
+    let named = |p: &'c crate::config::PolicyFile| NamedPolicy { name: &p.name, policy: &p.policy };
+    CallerPolicies {
+        identity: exp.identity.as_ref().map(named),
+        boundary: exp.boundary.as_ref().map(named),
+        session: exp.session.as_ref().map(named),
+        scp: config.organization.scp.iter().map(|l| l.iter().map(named).collect()).collect(),
+        rcp: config.organization.rcp.iter().map(|l| l.iter().map(named).collect()).collect(),
+    }
+}
+
 /// Evaluates one expectation: its report line, every bucket's explanation, and its findings.
 pub fn evaluate(
     world: &World<'_>,
@@ -94,6 +108,9 @@ pub fn evaluate(
     exp: &Expectation,
     options: &AuditOptions,
 ) -> (ExpectationReport, Vec<BucketOutcome>, Vec<Finding>) {
+    if let Some(bucket) = &exp.bucket {
+        return direct::evaluate_direct(world, config, exp, bucket, options);
+    }
     let snapshot = world.snapshot;
     let mut findings = Vec::new();
     let mut report = ExpectationReport {
@@ -193,23 +210,7 @@ pub fn evaluate(
         account_bpa: bpa_of(snapshot.account_bpa.get(account)),
         policy: established,
     };
-    let caller = CallerPolicies {
-        identity: exp.identity.as_ref().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }),
-        boundary: exp.boundary.as_ref().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }),
-        session: exp.session.as_ref().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }),
-        scp: config
-            .organization
-            .scp
-            .iter()
-            .map(|l| l.iter().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }).collect())
-            .collect(),
-        rcp: config
-            .organization
-            .rcp
-            .iter()
-            .map(|l| l.iter().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }).collect())
-            .collect(),
-    };
+    let caller = caller_policies(config, exp);
     let now = options.at.to_rfc3339_opts(SecondsFormat::Secs, true);
     let request = PathRequest {
         caller: &exp.caller,
@@ -375,7 +376,15 @@ pub fn missing_references(config: &Config, snapshot: &Snapshot) -> Vec<ConfigErr
             key: Some(format!("expect[{i}].{key}")),
             message,
         };
-        if let Some(mraps) = snapshot.mraps.value() {
+        if let Some(bucket) = &exp.bucket {
+            if snapshot.mraps.value().is_some() && direct::locate(snapshot, bucket).is_none() {
+                errors.push(error(
+                    "bucket",
+                    exp.mrap_line,
+                    format!("the bucket `{bucket}` is in no MRAP of the snapshot and has no captured bucket policy"),
+                ));
+            }
+        } else if let Some(mraps) = snapshot.mraps.value() {
             if !mraps.iter().any(|m| m.alias == exp.mrap || m.name == exp.mrap) {
                 let known: Vec<String> = mraps.iter().map(|m| format!("`{}` ({})", m.alias, m.name)).collect();
                 errors.push(error(
