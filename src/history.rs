@@ -346,6 +346,8 @@ mod tests {
                 public: false,
                 normalized: Some("{}".into()),
             }],
+            forbids: Vec::new(),
+            access: None,
         }
     }
 

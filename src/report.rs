@@ -25,6 +25,13 @@ pub struct Report {
     /// Extension: every policy document seen, normalised and hashed (for drift and history).
     #[serde(default)]
     pub policies: Vec<PolicyRecord>,
+    /// DESIGN §10: each `[[forbid]]` checked against the access map.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbids: Vec<crate::access::ForbidReport>,
+    /// Extension (DESIGN §10): the cycle's access map, kept with the report in the history so
+    /// that access drift survives restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<crate::access::AccessMap>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,9 +188,10 @@ pub struct PolicyRecord {
 impl Report {
     /// The exit code of `check`: 1 if any expectation is violated, else 2 if any is unknown.
     pub fn worst_status(&self) -> Status {
-        if self.expectations.iter().any(|e| e.status == Status::Violated) {
+        let forbid = |s: Status| self.forbids.iter().any(|f| f.status == s);
+        if self.expectations.iter().any(|e| e.status == Status::Violated) || forbid(Status::Violated) {
             Status::Violated
-        } else if self.expectations.iter().any(|e| e.status == Status::Unknown) {
+        } else if self.expectations.iter().any(|e| e.status == Status::Unknown) || forbid(Status::Unknown) {
             Status::Unknown
         } else {
             Status::Holds

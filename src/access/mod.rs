@@ -192,3 +192,34 @@ pub struct AccessChange {
     pub bucket: String,
     pub grant: Grant,
 }
+
+/// A `new-access` finding for each grant of `map` not in `accepted` (DESIGN §10 "Accepted
+/// access"): the team accepted an earlier map and is told of every widening.
+pub fn new_access(map: &AccessMap, accepted: &AccessMap, partition: &str) -> Vec<crate::report::Finding> {
+    changes(accepted, map)
+        .into_iter()
+        .filter(|c| c.direction == "gained")
+        .map(|c| crate::report::Finding {
+            severity: crate::policy::lint::Severity::Warning,
+            code: "new-access".into(),
+            resource: format!("arn:{partition}:s3:::{}", c.bucket),
+            message: format!(
+                "{} can now {} keys {} of {} via {}{}, which the accepted access map does not have",
+                c.grant.callers,
+                c.grant.actions.join(", "),
+                c.grant.keys,
+                c.bucket,
+                c.grant.path,
+                if c.grant.conditions.is_empty() { String::new() } else { format!(" when {}", c.grant.conditions.join(" and ")) }
+            ),
+            fix: Some("if this access is intended, accept the current map (`mrap-auditor access --format json > FILE`); otherwise narrow the policy that admits it (`mrap-auditor access --explain`)".into()),
+        })
+        .collect()
+}
+
+/// Reads an accepted map: a file an earlier `access --format json` wrote.
+pub fn read_accepted(path: &std::path::Path) -> Result<AccessMap, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    serde_json::from_str(&text)
+        .map_err(|e| format!("`{}` is not an access map (`mrap-auditor access --format json`): {e}", path.display()))
+}

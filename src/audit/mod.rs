@@ -42,8 +42,29 @@ pub struct BucketOutcome {
     pub proposed: Option<PathDecision>,
 }
 
-/// Runs a whole cycle.
+/// Runs a whole cycle: the expectations only (no access map).
 pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Report {
+    audit_cycle(config, snapshot, options, None, false)
+}
+
+/// Runs a whole cycle with the access map (DESIGN §10): the map, the `[[forbid]]`s checked
+/// against it, and a `new-access` finding for each grant not in `accepted` (an earlier map).
+pub fn audit_with_access(
+    config: &Config,
+    snapshot: &Snapshot,
+    options: &AuditOptions,
+    accepted: Option<&crate::access::AccessMap>,
+) -> Report {
+    audit_cycle(config, snapshot, options, accepted, true)
+}
+
+fn audit_cycle(
+    config: &Config,
+    snapshot: &Snapshot,
+    options: &AuditOptions,
+    accepted: Option<&crate::access::AccessMap>,
+    with_access: bool,
+) -> Report {
     let mut world = World::new(snapshot, config);
     // Expectations are independent: spread them over the cores, keeping their order.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
@@ -71,6 +92,16 @@ pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Re
         world.findings.extend(findings);
         expectations.push(report);
     }
+    let (access, forbids) = if with_access {
+        let map = crate::access::build(&world, config, options, None);
+        let forbids = crate::access::check_forbids(&config.forbids, &map);
+        if let Some(accepted) = accepted {
+            world.findings.extend(crate::access::new_access(&map, accepted, snapshot.partition()));
+        }
+        (Some(map), forbids)
+    } else {
+        (None, Vec::new())
+    };
     let mut findings: Vec<Finding> = world.findings.into_iter().collect();
     findings.sort_by(|a, b| {
         b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.resource.cmp(&b.resource))
@@ -86,6 +117,8 @@ pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Re
         expectations,
         findings,
         policies: world.policies,
+        forbids,
+        access,
     }
 }
 

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::common::{self, AuditArgs};
 use super::{Exit, Format};
-use crate::audit::audit;
+use crate::audit::audit_with_access;
 use crate::report;
 
 #[derive(Debug, Args)]
@@ -34,7 +34,16 @@ pub fn run(args: &CheckArgs) -> Exit {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let report = audit(&config, &captured.snapshot, &common::audit_options(args.audit.at, &captured));
+    let accepted = match common::load_accepted(&config) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
+    let report = audit_with_access(
+        &config,
+        &captured.snapshot,
+        &common::audit_options(args.audit.at, &captured),
+        accepted.as_ref(),
+    );
     let text = match args.format {
         Format::Json => serde_json::to_string_pretty(&report).unwrap_or_default() + "\n",
         Format::Text => report::to_text(&report),

@@ -280,6 +280,8 @@ mod tests {
             }],
             findings: vec![],
             policies: vec![],
+            forbids: Vec::new(),
+            access: None,
         }
     }
 
