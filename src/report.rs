@@ -262,6 +262,25 @@ pub fn to_text(report: &Report) -> String {
     if report.expectations.is_empty() {
         let _ = writeln!(out, "no expectations configured");
     }
+    for f in &report.forbids {
+        let label = match f.status {
+            Status::Holds => "FORBID HOLDS    ",
+            Status::Violated => "FORBID VIOLATED ",
+            Status::Unknown => "FORBID UNKNOWN  ",
+        };
+        let _ = writeln!(out, "{label} {}  ({} grant(s) match)", f.name, f.grants.len());
+        for g in &f.grants {
+            let _ = writeln!(
+                out,
+                "    {}  {}  {}  {}  keys {}",
+                g.bucket,
+                g.grant.path,
+                g.grant.callers,
+                g.grant.actions.join(","),
+                g.grant.keys
+            );
+        }
+    }
     let _ = writeln!(out);
     if report.findings.is_empty() {
         let _ = writeln!(out, "No findings.");

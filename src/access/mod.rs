@@ -21,7 +21,7 @@ pub mod dims;
 pub mod forbid;
 mod render;
 
-pub use cells::{CallerClass, CallerKind, PathCells, build, path_cells};
+pub use cells::{Answers, CallerClass, CallerKind, Cell, Concrete, Door, PathCells, build, decide_all, path_cells};
 pub use forbid::{ForbidReport, check_forbids};
 pub use render::to_text;
 

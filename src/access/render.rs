@@ -179,7 +179,10 @@ fn render(p: &PathCells<'_>, g: &Group, zone: &Zone) -> Option<Grant> {
             .collect(),
     };
     let cross_account = rep.caller.account() != Some(p_bucket_account(p));
-    let public = matches!(class.kind, CallerKind::Anonymous | CallerKind::AnyPrincipal);
+    // Limited to one organization is not public (S3: "The meaning of public": a fixed
+    // `aws:PrincipalOrgID` value makes a statement non-public).
+    let public =
+        class.kind == CallerKind::Anonymous || (class.kind == CallerKind::AnyPrincipal && !callers.starts_with("org:"));
     Some(Grant {
         path: door.label(),
         callers,
@@ -259,7 +262,7 @@ pub fn to_text(map: &AccessMap) -> String {
         for b in &m.buckets {
             let _ = writeln!(out, "  bucket {} (account {}, {})", b.bucket, b.account, b.route);
             if b.grants.is_empty() && b.unknown.is_empty() {
-                let _ = writeln!(out, "    no access outside the zone of trust");
+                let _ = writeln!(out, "    no grants: no mapped caller reaches it by any door");
             }
             let mut paths: Vec<&str> = b.grants.iter().map(|g| g.path.as_str()).collect();
             paths.dedup();
