@@ -295,7 +295,10 @@ impl<'a> PathCells<'a> {
         });
         exact.or_else(|| self.callers.iter().position(|c| c.kind == CallerKind::Account(iam.account.clone()))).or_else(
             || {
-                let named = self.callers.iter().any(|c| c.caller.account() == Some(iam.account.as_str()));
+                let named = self
+                    .callers
+                    .iter()
+                    .any(|c| c.kind != CallerKind::AnyPrincipal && c.caller.account() == Some(iam.account.as_str()));
                 (!named && !self.in_zone(&iam.account))
                     .then(|| self.callers.iter().position(|c| c.kind == CallerKind::AnyPrincipal))
                     .flatten()
