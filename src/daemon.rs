@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-use crate::audit::{AuditOptions, audit};
+use crate::audit::{AuditOptions, audit, audit_with_access};
 use crate::config::{self, Config};
 use crate::drift::{self, Drift};
 use crate::export::alerts::{self, Alert, AlertBook};
@@ -52,6 +52,9 @@ struct Daemon {
     history: Arc<Mutex<History>>,
     /// The last published report: drift is measured against it.
     previous: Option<Report>,
+    /// The last access map computed (a failed cycle has none): access drift is measured
+    /// against it.
+    last_access: Option<crate::access::AccessMap>,
     alerts: AlertBook,
     /// The `generatorURL` of pushed alerts: `[alertmanager] external_url`, or the bound address.
     generator_url: String,
@@ -110,6 +113,7 @@ pub async fn run(
         source,
         shared,
         history: Arc::new(Mutex::new(history)),
+        last_access: previous.as_ref().and_then(|p: &Report| p.access.clone()),
         previous,
         alerts: AlertBook::default(),
         generator_url,
@@ -225,7 +229,26 @@ impl Daemon {
             };
             let options = AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
             tokio::task::spawn_blocking(move || {
-                let report = audit(&config, &snapshot, &options);
+                // The accepted access map is re-read each cycle, so accepting today's map needs
+                // no restart. An unreadable one is an error finding, never silence.
+                let accepted = config.access.accepted.as_deref().map(crate::access::read_accepted);
+                let mut report = match &accepted {
+                    Some(Ok(map)) => audit_with_access(&config, &snapshot, &options, Some(map)),
+                    _ => audit_with_access(&config, &snapshot, &options, None),
+                };
+                if let Some(Err(why)) = accepted {
+                    warn!(error = %why, "The accepted access map cannot be read; new access is not reported.");
+                    report.findings.insert(
+                        0,
+                        Finding {
+                            severity: Severity::Error,
+                            code: "unreadable-input".into(),
+                            resource: "[access] accepted".into(),
+                            message: why,
+                            fix: Some("write it with `mrap-auditor access --format json`".into()),
+                        },
+                    );
+                }
                 (report, snapshot.errors)
             })
             .await
@@ -245,7 +268,17 @@ impl Daemon {
                 (self.unknown_report(at, "cycle-timeout", &why), Vec::new(), "timeout")
             }
         };
-        let drift: Option<Drift> = self.previous.as_ref().map(|p| drift::compare(p, &report));
+        // A cycle that could not run has no access map: the next one is compared with the last
+        // map that was computed, so access gained meanwhile is not missed.
+        let drift: Option<Drift> = self.previous.as_ref().map(|p| {
+            if p.access.is_none() && self.last_access.is_some() {
+                let mut p = p.clone();
+                p.access = self.last_access.clone();
+                drift::compare(&p, &report)
+            } else {
+                drift::compare(p, &report)
+            }
+        });
         if let Some(d) = &drift {
             alerts::log_drift(d);
         }
@@ -292,6 +325,9 @@ impl Daemon {
         );
         if let Ok(mut r) = self.shared.report.write() {
             *r = Some(Arc::new(report.clone()));
+        }
+        if report.access.is_some() {
+            self.last_access = report.access.clone();
         }
         self.previous = Some(report);
     }

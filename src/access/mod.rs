@@ -167,6 +167,7 @@ pub fn changes(old: &AccessMap, new: &AccessMap) -> Vec<AccessChange> {
                 mrap: mrap.clone(),
                 bucket: bucket.clone(),
                 grant: g.clone(),
+                cause: Vec::new(),
             });
         }
     }
@@ -177,6 +178,7 @@ pub fn changes(old: &AccessMap, new: &AccessMap) -> Vec<AccessChange> {
                 mrap: mrap.clone(),
                 bucket: bucket.clone(),
                 grant: g.clone(),
+                cause: Vec::new(),
             });
         }
     }
@@ -191,6 +193,9 @@ pub struct AccessChange {
     pub mrap: String,
     pub bucket: String,
     pub grant: Grant,
+    /// The policy changes of the same cycle that can explain it (`bucket arn:... changed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cause: Vec<String>,
 }
 
 /// A `new-access` finding for each grant of `map` not in `accepted` (DESIGN §10 "Accepted
