@@ -82,7 +82,9 @@ pub struct Cell {
     pub action: usize,
     /// Always 0 for a bucket action.
     pub key: usize,
-    pub free: Vec<usize>,
+    /// `None`: no statement that applies to this caller, action and key tests that condition
+    /// key, so every class of it gets the same answer (evaluated once).
+    pub free: Vec<Option<usize>>,
 }
 
 /// A concrete request on a path, for exactness tests.
@@ -156,46 +158,99 @@ fn principal_key(key: &str) -> bool {
 }
 
 impl<'a> PathCells<'a> {
-    /// The number of cells.
+    /// The number of cells (as [`PathCells::cells`] enumerates them).
     pub fn cell_count(&self) -> usize {
-        let free: usize = self.free.iter().map(|f| f.classes.len().max(1)).product();
-        let actions = self.object_actions.len() * self.keys.len().max(1) + self.bucket_actions.len();
-        self.callers.len() * actions * free
+        self.cells().len()
     }
 
-    /// Every cell, in order.
-    pub fn cells(&self) -> Vec<Cell> {
-        let mut combos: Vec<Vec<usize>> = vec![Vec::new()];
-        for f in &self.free {
-            combos = combos
-                .into_iter()
-                .flat_map(|c| {
-                    (0..f.classes.len()).map(move |i| {
-                        let mut n = c.clone();
-                        n.push(i);
-                        n
-                    })
-                })
-                .collect();
+    /// Which free keys the statements that may apply to this caller, action and key test: only
+    /// those can change the answer. A statement whose principal, action or resource does not
+    /// match never looks at its conditions (IAM: "Policy evaluation logic").
+    fn relevant(&self, caller: usize, action: usize, key: usize) -> Vec<bool> {
+        let mut out = vec![false; self.free.len()];
+        let (Some(class), Some(action_name)) = (self.callers.get(caller), self.action_name(action)) else { return out };
+        let bucket_level = action >= self.object_actions.len();
+        let key_text = if bucket_level { "" } else { self.keys.get(key).map_or("", |k| k.rep.as_str()) };
+        let resources: Vec<String> = if bucket_level {
+            let mut r = vec![format!("arn:{}:s3:::{}", self.partition, self.bucket.name)];
+            if self.door.through_mrap() {
+                r.push(self.mrap.arn.to_string());
+            }
+            r
+        } else {
+            self.key_prefixes.iter().map(|p| format!("{p}{key_text}")).collect()
+        };
+        let requests: Vec<crate::eval::Request> = resources
+            .iter()
+            .map(|r| crate::eval::Request::new(class.caller.clone(), action_name, r, None, crate::eval::Context::new()))
+            .collect();
+        for stmt in &self.statements {
+            let Some(first) = requests.first() else { break };
+            if !crate::eval::statement::action_matches(stmt, first) {
+                continue;
+            }
+            if requests.iter().all(|r| crate::eval::statement::resource_matches(stmt, r).is_no()) {
+                continue;
+            }
+            if let Some(clause) = &stmt.principal {
+                if !clause.negated && crate::eval::principal::matches(clause, &class.caller, false).is_none() {
+                    continue;
+                }
+            }
+            for c in &stmt.conditions {
+                if let Some(i) = self.free.iter().position(|f| f.key_lower == c.key_lower) {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = true;
+                    }
+                }
+            }
         }
+        out
+    }
+
+    fn action_name(&self, action: usize) -> Option<&str> {
+        let n_object = self.object_actions.len();
+        if action < n_object {
+            self.object_actions.get(action).map(|c| c.rep.as_str())
+        } else {
+            self.bucket_actions.get(action - n_object).map(|c| c.rep.as_str())
+        }
+    }
+
+    /// Every cell, in order: callers × action classes × key classes × the classes of the free
+    /// keys that matter for them.
+    pub fn cells(&self) -> Vec<Cell> {
         let mut out = Vec::new();
+        let n_object = self.object_actions.len();
         for caller in 0..self.callers.len() {
             let anonymous = self.callers.get(caller).is_some_and(|c| c.kind == CallerKind::Anonymous);
-            let valid: Vec<&Vec<usize>> = combos
-                .iter()
-                .filter(|combo| {
-                    !anonymous
-                        || combo.iter().zip(&self.free).all(|(i, f)| {
-                            !principal_key(&f.key_lower) || f.classes.get(*i).is_some_and(|c| c.rep == DimValue::Absent)
-                        })
-                })
-                .collect();
-            let n_object = self.object_actions.len();
             for action in 0..n_object + self.bucket_actions.len() {
                 let keys = if action < n_object { self.keys.len() } else { 1 };
                 for key in 0..keys {
-                    for combo in &valid {
-                        out.push(Cell { caller, action, key, free: (*combo).clone() });
+                    let relevant = self.relevant(caller, action, key);
+                    let mut combos: Vec<Vec<Option<usize>>> = vec![Vec::new()];
+                    for (f, r) in self.free.iter().zip(&relevant) {
+                        let choices: Vec<Option<usize>> = if !r {
+                            vec![None]
+                        } else if anonymous && principal_key(&f.key_lower) {
+                            // Anonymous callers carry no principal keys.
+                            vec![f.classes.iter().position(|c| c.rep == DimValue::Absent)]
+                        } else {
+                            (0..f.classes.len()).map(Some).collect()
+                        };
+                        combos = combos
+                            .into_iter()
+                            .flat_map(|c| {
+                                choices.iter().map(move |x| {
+                                    let mut n = c.clone();
+                                    n.push(*x);
+                                    n
+                                })
+                            })
+                            .collect();
+                    }
+                    for free in combos {
+                        out.push(Cell { caller, action, key, free });
                     }
                 }
             }
@@ -214,7 +269,8 @@ impl<'a> PathCells<'a> {
         };
         let mut context = Vec::new();
         for (f, i) in self.free.iter().zip(&cell.free) {
-            context.push((f.key.clone(), f.classes.get(*i)?.rep.clone()));
+            // An irrelevant key takes its first class (absent when a request may lack it).
+            context.push((f.key.clone(), f.classes.get(i.unwrap_or(0))?.rep.clone()));
         }
         Some(Concrete { caller, action, key, context })
     }
@@ -272,14 +328,16 @@ impl<'a> PathCells<'a> {
             let ks = dims::key_signature(&self.statements, &self.key_prefixes, &request.key);
             (a, self.keys.iter().position(|c| c.signature == ks)?)
         };
+        let relevant = self.relevant(caller, action, key);
         let mut free = Vec::new();
-        for f in &self.free {
+        for (f, r) in self.free.iter().zip(relevant) {
             let value = request
                 .context
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case(&f.key))
                 .map_or(DimValue::Absent, |(_, v)| v.clone());
-            free.push(f.classify(&value)?);
+            let class = f.classify(&value)?;
+            free.push(r.then_some(class));
         }
         Some(Cell { caller, action, key, free })
     }
@@ -611,9 +669,14 @@ pub struct Answers {
 
 /// Decides every cell of a path.
 pub fn decide_all(p: &PathCells<'_>) -> Answers {
+    decide_cells(p, p.cells())
+}
+
+/// Decides the given cells of a path.
+fn decide_cells(p: &PathCells<'_>, cells: Vec<Cell>) -> Answers {
     let mut established = BTreeMap::new();
     let mut proposed = BTreeMap::new();
-    for cell in p.cells() {
+    for cell in cells {
         let Some(rep) = p.representative(&cell) else { continue };
         let configured = p.callers.get(cell.caller).and_then(|c| c.configured);
         let (e, pr) = p.decide(&rep, configured, false);
@@ -664,36 +727,50 @@ pub fn build(world: &World<'_>, config: &Config, options: &AuditOptions, only: O
                 unknown: Vec::new(),
                 pending: Vec::new(),
             };
-            for p in path_cells(world, config, mrap, &region.bucket, &arn, options) {
-                let count = p.cell_count();
-                if count > config.access.max_cells || !p.complete {
-                    map.complete = false;
-                    bucket.unknown.push(UnknownAccess {
-                        path: p.door.label(),
-                        reason: if p.complete {
-                            format!(
-                                "{count} cells exceed the budget of {} (`[access] max_cells`)",
-                                config.access.max_cells
-                            )
-                        } else {
-                            "the patterns' combinations exceed the search budget".into()
-                        },
-                        callers: Vec::new(),
-                    });
-                    continue;
-                }
-                let answers = decide_all(&p);
+            let paths = path_cells(world, config, mrap, &region.bucket, &arn, options);
+            // Paths are independent: decide them on every core (the evaluator is pure).
+            let decided: Vec<Result<(usize, Answers), UnknownAccess>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = paths
+                    .iter()
+                    .map(|p| {
+                        let max = config.access.max_cells;
+                        scope.spawn(move || {
+                            let cells = p.cells();
+                            let count = cells.len();
+                            if count > max || !p.complete {
+                                let reason = if p.complete {
+                                    format!("{count} cells exceed the budget of {max} (`[access] max_cells`)")
+                                } else {
+                                    "the patterns' combinations exceed the search budget".into()
+                                };
+                                return Err(UnknownAccess { path: p.door.label(), reason, callers: Vec::new() });
+                            }
+                            Ok((count, decide_cells(p, cells)))
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+            });
+            for (p, result) in paths.iter().zip(decided) {
+                let answers = match result {
+                    Ok((_, answers)) => answers,
+                    Err(unknown) => {
+                        map.complete = false;
+                        bucket.unknown.push(unknown);
+                        continue;
+                    }
+                };
                 map.cells_evaluated += answers.established.len() as u64;
                 let est: BTreeMap<Cell, Decision> =
                     answers.established.iter().map(|(c, (d, _))| (c.clone(), *d)).collect();
-                let grants = super::render::merge(&p, &est, &config.access.zone);
-                bucket.unknown.extend(super::render::unknowns(&p, &answers.established));
+                let grants = super::render::merge(p, &est, &config.access.zone);
+                bucket.unknown.extend(super::render::unknowns(p, &answers.established));
                 if !answers.proposed.is_empty() {
-                    let proposed = super::render::merge(&p, &answers.proposed, &config.access.zone);
+                    let proposed = super::render::merge(p, &answers.proposed, &config.access.zone);
                     let ids: BTreeSet<_> = grants.iter().map(Grant::identity).collect();
                     bucket.pending.extend(proposed.into_iter().filter(|g| !ids.contains(&g.identity())));
                 }
-                bucket.grants.extend(grants.into_iter().map(|g| explain_grant(&p, g)));
+                bucket.grants.extend(grants.into_iter().map(|g| explain_grant(p, g)));
             }
             bucket.grants.sort_by(|a, b| {
                 (!a.public, !a.cross_account, &a.path, &a.callers).cmp(&(

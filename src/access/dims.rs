@@ -411,8 +411,18 @@ impl FreeKey {
                         format!("{} in {}", self.key, ips.join(" and "))
                     };
                 }
+                let boolean = self.conditions.iter().any(|c| matches!(c.values, ConditionValues::Bool(_)));
+                let like = self.conditions.iter().find_map(|c| match &c.values {
+                    ConditionValues::String(ts) if c.operator.base.has_wildcards() => {
+                        ts.iter().find(|t| t.raw == *v && t.raw.contains(['*', '?'])).map(|t| t.raw.clone())
+                    }
+                    _ => None,
+                });
+                if let Some(pattern) = like {
+                    return format!("{} like {pattern}", self.key);
+                }
                 let named = self.conditions.iter().any(|c| c.raw_values.iter().any(|r| r == v));
-                if named {
+                if named || boolean {
                     format!("{} = {v}", self.key)
                 } else {
                     let mut all: Vec<&str> =

@@ -30,7 +30,7 @@ struct Group {
 pub(super) fn merge(p: &PathCells<'_>, answers: &BTreeMap<Cell, Decision>, zone: &Zone) -> Vec<Grant> {
     let n_object = p.object_actions.len();
     // (caller, free combination) → action → allowed keys.
-    let mut per: BTreeMap<(usize, Vec<usize>), BTreeMap<usize, BTreeSet<usize>>> = BTreeMap::new();
+    let mut per: BTreeMap<(usize, Vec<Option<usize>>), BTreeMap<usize, BTreeSet<usize>>> = BTreeMap::new();
     for (cell, d) in answers {
         if *d == Decision::Allow {
             per.entry((cell.caller, cell.free.clone())).or_default().entry(cell.action).or_default().insert(cell.key);
@@ -46,14 +46,7 @@ pub(super) fn merge(p: &PathCells<'_>, answers: &BTreeMap<Cell, Decision>, zone:
             let first_action = actions.iter().next().copied().unwrap_or_default();
             let first_key = keys.iter().next().copied().unwrap_or_default();
             let witness = Cell { caller, action: first_action, key: first_key, free: free.clone() };
-            groups.push(Group {
-                caller,
-                bucket_level,
-                keys,
-                actions,
-                free: free.iter().map(|i| Some(*i)).collect(),
-                witness,
-            });
+            groups.push(Group { caller, bucket_level, keys, actions, free: free.clone(), witness });
         }
     }
     // Drop a free key from a grant when every class of it gives the same grant.
@@ -99,7 +92,7 @@ pub(super) fn merge(p: &PathCells<'_>, answers: &BTreeMap<Cell, Decision>, zone:
                     }
                     let mut w = witness.clone();
                     if let Some(slot) = w.free.get_mut(d) {
-                        *slot = v;
+                        *slot = Some(v);
                     }
                     g.witness = w;
                     groups.push(g);
@@ -208,30 +201,55 @@ fn p_bucket_account<'a>(p: &'a PathCells<'_>) -> &'a str {
     p.bucket_account()
 }
 
-/// `reports/*`, `a* except a/secret/*`: each allowed key class by the key globs it matches.
+/// `reports/*, shared/* except */secret/*`: the allowed key classes as the union of some key
+/// globs minus others, found greedily; when no such form is exact, each class by the globs it
+/// matches (`a/* & a/b/*`), joined by ` | `. Exact either way: only classes are described.
 fn describe_keys(p: &PathCells<'_>, allowed: &BTreeSet<usize>) -> String {
     let globs = p.key_globs();
-    let matched = |k: usize| -> BTreeSet<usize> {
-        let Some(c) = p.keys.get(k) else { return BTreeSet::new() };
-        globs.iter().enumerate().filter(|(_, g)| crate::eval::wildcard::matches(&g.1, &c.rep)).map(|(i, _)| i).collect()
+    let classes_of = |g: &[crate::policy::template::Token]| -> BTreeSet<usize> {
+        (0..p.keys.len())
+            .filter(|k| p.keys.get(*k).is_some_and(|c| crate::eval::wildcard::matches(g, &c.rep)))
+            .collect()
     };
-    let all: Vec<BTreeSet<usize>> = (0..p.keys.len()).map(matched).collect();
+    let sets: Vec<(String, BTreeSet<usize>)> = globs.iter().map(|(t, g)| (t.clone(), classes_of(g))).collect();
+    // Union: globs that cover allowed classes, fewest disallowed ones first.
+    let mut order: Vec<&(String, BTreeSet<usize>)> = sets.iter().filter(|(_, c)| !c.is_disjoint(allowed)).collect();
+    order
+        .sort_by_key(|(t, c)| (c.difference(allowed).count(), usize::MAX - c.intersection(allowed).count(), t.clone()));
+    let mut union: BTreeSet<usize> = BTreeSet::new();
+    let mut include: Vec<&str> = Vec::new();
+    for (t, c) in &order {
+        if allowed.is_subset(&union) {
+            break;
+        }
+        if !c.intersection(allowed).all(|k| union.contains(k)) {
+            union.extend(c.iter().copied());
+            include.push(t);
+        }
+    }
+    if allowed.is_subset(&union) {
+        let extra: BTreeSet<usize> = union.difference(allowed).copied().collect();
+        let mut except: Vec<&str> = Vec::new();
+        let mut removed: BTreeSet<usize> = BTreeSet::new();
+        for (t, c) in &sets {
+            let inside: BTreeSet<usize> = c.intersection(&union).copied().collect();
+            if !inside.is_empty() && inside.is_subset(&extra) && !inside.is_subset(&removed) {
+                removed.extend(inside);
+                except.push(t);
+            }
+        }
+        if removed == extra {
+            let mut s = include.join(", ");
+            if !except.is_empty() {
+                let _ = write!(s, " except {}", except.join(", "));
+            }
+            return s;
+        }
+    }
     let mut parts: Vec<String> = Vec::new();
     for k in allowed {
-        let Some(m) = all.get(*k) else { continue };
-        let pos: Vec<&str> =
-            m.iter().filter_map(|i| globs.get(*i)).map(|g| g.0.as_str()).filter(|g| *g != "*").collect();
-        let neg: BTreeSet<&str> = all
-            .iter()
-            .filter(|other| other.is_superset(m) && *other != m)
-            .flat_map(|other| other.difference(m))
-            .filter_map(|i| globs.get(*i))
-            .map(|g| g.0.as_str())
-            .collect();
-        let mut s = if pos.is_empty() { "*".to_string() } else { pos.join(" & ") };
-        if !neg.is_empty() {
-            let _ = write!(s, " except {}", neg.into_iter().collect::<Vec<_>>().join(", "));
-        }
+        let pos: Vec<&str> = sets.iter().filter(|(t, c)| c.contains(k) && t != "*").map(|(t, _)| t.as_str()).collect();
+        let s = if pos.is_empty() { "*".to_string() } else { pos.join(" & ") };
         if !parts.contains(&s) {
             parts.push(s);
         }
