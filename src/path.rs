@@ -549,7 +549,7 @@ fn block_public_access(
     ];
     for (what, policy, holder, owner, levels) in sides {
         let Some(p) = policy else { continue };
-        if !is_public(p.policy, holder) || caller_account == Some(owner) {
+        if caller_account == Some(owner) || !is_public(p.policy, holder) {
             continue;
         }
         let restrict_known = levels.iter().any(|l| l.value().is_some_and(|b| b.restrict_public_buckets));

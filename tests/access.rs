@@ -409,3 +409,34 @@ fn access_usage_errors() {
     );
     assert!(text.contains("witness: anonymous s3:GetObject"), "{text}");
 }
+
+#[test]
+fn an_organization_zone_of_trust_hides_its_own_principals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = "tests/fixtures/access-org-condition";
+    let plain = write_config(tmp.path(), fixture, "");
+    let (_, map) = access_json(&plain);
+    let callers = |m: &Value| -> Vec<String> {
+        m["mraps"][0]["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|b| b["grants"].as_array().unwrap().iter().map(|g| g["callers"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    assert!(callers(&map).iter().any(|c| c == "org:o-abc123"));
+    let zoned = write_config(tmp.path(), fixture, "[access]\nzone_of_trust = \"organization:o-abc123\"\n");
+    let (code, map) = access_json(&zoned);
+    assert_eq!(code, Some(0));
+    assert!(!callers(&map).iter().any(|c| c == "org:o-abc123"), "{:?}", callers(&map));
+    assert!(callers(&map).iter().any(|c| c.starts_with("principal:")), "configured principals stay");
+    let bad = write_config(tmp.path(), fixture, "[access]\nzone_of_trust = \"everyone\"\n");
+    let out = auditor(&["access"], &bad);
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("key `access.zone_of_trust`: `everyone` must be `account` or `organization:o-...`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

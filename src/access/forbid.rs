@@ -114,3 +114,73 @@ pub fn check_forbids(forbids: &[Forbid], map: &AccessMap) -> Vec<ForbidReport> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::Witness;
+
+    fn grant(callers: &str, principal: &str, conditions: &[&str]) -> Grant {
+        Grant {
+            path: "bucket:internet".into(),
+            callers: callers.into(),
+            actions: vec!["s3:GetObject".into()],
+            keys: "*".into(),
+            conditions: conditions.iter().map(|c| c.to_string()).collect(),
+            public: false,
+            cross_account: true,
+            witness: Witness {
+                principal: principal.into(),
+                action: "s3:GetObject".into(),
+                key: "x".into(),
+                via: "internet".into(),
+                bucket: Some("b".into()),
+                mrap: None,
+                context: Default::default(),
+            },
+            admitted_by: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn caller_classes_match_grants() {
+        let owner = "123456789012";
+        let anon = grant("anonymous", "anonymous", &[]);
+        let any = grant("any-principal", "arn:aws:iam::999999999999:user/x", &[]);
+        let other = grant("account:444455556666", "arn:aws:iam::444455556666:user/x", &[]);
+        let own = grant("principal:arn:aws:iam::123456789012:role/app", "arn:aws:iam::123456789012:role/app", &[]);
+        let org = grant("org:o-abc123", "arn:aws:iam::999999999999:user/x", &["aws:PrincipalOrgID = o-abc123"]);
+        let cases: &[(&str, &Grant, bool)] = &[
+            ("anonymous", &anon, true),
+            ("anonymous", &any, false),
+            ("any-principal", &any, true),
+            ("any-principal", &other, false),
+            ("any-other-account", &other, true),
+            ("any-other-account", &any, true),
+            ("any-other-account", &own, false),
+            ("any-other-account", &anon, false),
+            ("account:444455556666", &other, true),
+            ("account:444455556666", &any, false),
+            ("principal:arn:aws:iam::123456789012:role/app", &own, true),
+            ("org:o-abc123", &org, true),
+            ("org:o-abc123", &any, false),
+            ("outside-org:o-abc123", &org, false),
+            ("outside-org:o-abc123", &any, true),
+            ("outside-org:o-abc123", &anon, true),
+            ("outside-org:o-abc123", &own, false),
+        ];
+        for (class, g, want) in cases {
+            assert_eq!(caller_matches(class, g, owner), *want, "{class} vs {}", g.callers);
+        }
+    }
+
+    #[test]
+    fn paths_and_actions() {
+        assert!(path_matches("mrap:*", "mrap:vpce-1a2b3c4d"));
+        assert!(!path_matches("mrap:*", "bucket:internet"));
+        assert!(path_matches("*", "bucket:vpce-1a2b3c4d"));
+        assert!(path_matches("bucket:internet", "bucket:internet"));
+        assert!(action_matches("s3:Get*", "s3:GetObjectVersion"));
+        assert!(!action_matches("s3:Put*", "s3:GetObject"));
+    }
+}

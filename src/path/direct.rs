@@ -225,7 +225,7 @@ fn block_public_access(
     bucket_policy: Option<NamedPolicy<'_>>,
 ) -> Vec<Check> {
     let Some(p) = bucket_policy else { return Vec::new() };
-    if !is_public(p.policy, PolicyHolder::Bucket) || req.caller.account() == Some(bucket.account) {
+    if req.caller.account() == Some(bucket.account) || !is_public(p.policy, PolicyHolder::Bucket) {
         return Vec::new();
     }
     let levels = [&bucket.bpa, &bucket.account_bpa];
