@@ -79,10 +79,11 @@ fn random_ip(rng: &mut Rng, near: &[String]) -> String {
     std::net::Ipv4Addr::from(rng.next() as u32).to_string()
 }
 
-fn sample(rng: &mut Rng, p: &PathCells<'_>, globs: &[String]) -> Concrete {
+fn sample(rng: &mut Rng, p: &PathCells<'_>, globs: &[Vec<String>]) -> Concrete {
     // Caller: a class representative, a session of a role, another principal of a named
     // account, or a random account.
-    let class = rng.pick(&p.callers);
+    let class_index = rng.below(p.callers.len());
+    let class = &p.callers[class_index];
     let caller = match (rng.below(4), &class.kind) {
         (0, CallerKind::Principal(arn)) if arn.contains(":role/") => {
             let account = arn.split(':').nth(4).unwrap();
@@ -106,11 +107,16 @@ fn sample(rng: &mut Rng, p: &PathCells<'_>, globs: &[String]) -> Concrete {
         String::new()
     } else {
         let base = match rng.below(3) {
-            0 if !globs.is_empty() => {
+            // The globs and key classes of any caller class: a sample may cross classes.
+            0 => {
                 let fill = mutate(rng, "x");
-                rng.pick(globs).replace('*', &fill).replace('?', "q")
+                let of = &globs[rng.below(globs.len())];
+                if of.is_empty() { "k".into() } else { rng.pick(of).replace('*', &fill).replace('?', "q") }
             }
-            _ => rng.pick(&p.keys).rep.clone(),
+            _ => {
+                let keys = p.keys(if rng.below(2) == 0 { class_index } else { rng.below(p.callers.len()) });
+                if keys.is_empty() { "k".into() } else { rng.pick(keys).rep.clone() }
+            }
         };
         if rng.below(2) == 0 { mutate(rng, &base) } else { base }
     };
@@ -187,7 +193,8 @@ fn check_fixture(config_path: &Path) -> (usize, usize, Vec<String>) {
             .map(|(i, p)| {
                 scope.spawn(move || {
                     let answers = decide_all(p);
-                    let globs: Vec<String> = p.key_globs().into_iter().map(|g| g.0).collect();
+                    let globs: Vec<Vec<String>> =
+                        (0..p.callers.len()).map(|c| p.key_globs(c).into_iter().map(|g| g.0).collect()).collect();
                     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (i as u64 + 1));
                     let (mut checked, mut skipped, mut failures) = (0, 0, Vec::new());
                     while checked < per_path {

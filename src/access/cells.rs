@@ -96,13 +96,22 @@ pub struct Concrete {
     pub context: Vec<(String, DimValue)>,
 }
 
+/// The key classes of one caller class. A statement whose `Principal` cannot name the caller
+/// never applies to it (IAM: "Policy evaluation logic"), so only the statements that may split
+/// its keys: fewer, larger classes than the product over every statement of the path.
+struct CallerKeys<'a> {
+    statements: Vec<&'a Statement>,
+    keys: Vec<Class<String>>,
+}
+
 /// Everything needed to decide any request on one path of one bucket.
 pub struct PathCells<'a> {
     pub door: Door,
     pub callers: Vec<CallerClass>,
     pub object_actions: Vec<Class<String>>,
     pub bucket_actions: Vec<Class<String>>,
-    pub keys: Vec<Class<String>>,
+    /// Per caller class: the statements that may apply to it and the key classes they define.
+    caller_keys: Vec<CallerKeys<'a>>,
     pub free: Vec<FreeKey>,
     /// Whether every dimension's search finished within its budget.
     pub complete: bool,
@@ -158,6 +167,11 @@ fn principal_key(key: &str) -> bool {
 }
 
 impl<'a> PathCells<'a> {
+    /// The key classes of a caller class.
+    pub fn keys(&self, caller: usize) -> &[Class<String>] {
+        self.caller_keys.get(caller).map_or(&[], |k| k.keys.as_slice())
+    }
+
     /// The number of cells (as [`PathCells::cells`] enumerates them).
     pub fn cell_count(&self) -> usize {
         self.cells().len()
@@ -170,7 +184,7 @@ impl<'a> PathCells<'a> {
         let mut out = vec![false; self.free.len()];
         let (Some(class), Some(action_name)) = (self.callers.get(caller), self.action_name(action)) else { return out };
         let bucket_level = action >= self.object_actions.len();
-        let key_text = if bucket_level { "" } else { self.keys.get(key).map_or("", |k| k.rep.as_str()) };
+        let key_text = if bucket_level { "" } else { self.keys(caller).get(key).map_or("", |k| k.rep.as_str()) };
         let resources: Vec<String> = if bucket_level {
             let mut r = vec![format!("arn:{}:s3:::{}", self.partition, self.bucket.name)];
             if self.door.through_mrap() {
@@ -184,7 +198,8 @@ impl<'a> PathCells<'a> {
             .iter()
             .map(|r| crate::eval::Request::new(class.caller.clone(), action_name, r, None, crate::eval::Context::new()))
             .collect();
-        for stmt in &self.statements {
+        let statements = self.caller_keys.get(caller).map_or(&[][..], |k| k.statements.as_slice());
+        for stmt in statements {
             let Some(first) = requests.first() else { break };
             if !crate::eval::statement::action_matches(stmt, first) {
                 continue;
@@ -225,7 +240,7 @@ impl<'a> PathCells<'a> {
         for caller in 0..self.callers.len() {
             let anonymous = self.callers.get(caller).is_some_and(|c| c.kind == CallerKind::Anonymous);
             for action in 0..n_object + self.bucket_actions.len() {
-                let keys = if action < n_object { self.keys.len() } else { 1 };
+                let keys = if action < n_object { self.keys(caller).len() } else { 1 };
                 for key in 0..keys {
                     let relevant = self.relevant(caller, action, key);
                     let mut combos: Vec<Vec<Option<usize>>> = vec![Vec::new()];
@@ -263,7 +278,7 @@ impl<'a> PathCells<'a> {
         let caller = self.callers.get(cell.caller)?.caller.clone();
         let n_object = self.object_actions.len();
         let (action, key) = if cell.action < n_object {
-            (self.object_actions.get(cell.action)?.rep.clone(), self.keys.get(cell.key)?.rep.clone())
+            (self.object_actions.get(cell.action)?.rep.clone(), self.keys(cell.caller).get(cell.key)?.rep.clone())
         } else {
             (self.bucket_actions.get(cell.action - n_object)?.rep.clone(), String::new())
         };
@@ -325,8 +340,9 @@ impl<'a> PathCells<'a> {
             (n_object + self.bucket_actions.iter().position(|c| c.signature == sig)?, 0)
         } else {
             let a = self.object_actions.iter().position(|c| c.signature == sig)?;
-            let ks = dims::key_signature(&self.statements, &self.key_prefixes, &request.key);
-            (a, self.keys.iter().position(|c| c.signature == ks)?)
+            let statements = &self.caller_keys.get(caller)?.statements;
+            let ks = dims::key_signature(statements, &self.key_prefixes, &request.key);
+            (a, self.keys(caller).iter().position(|c| c.signature == ks)?)
         };
         let relevant = self.relevant(caller, action, key);
         let mut free = Vec::new();
@@ -554,8 +570,22 @@ fn make_path<'a>(
     } else {
         vec![format!("arn:{partition}:s3:::{}/", inputs.bucket.name)]
     };
-    let (keys, keys_done) = dims::key_classes(&statements, &key_prefixes, MAX_STATES);
-    let mut complete = keys_done;
+    let mut complete = true;
+    let mut caller_keys = Vec::with_capacity(callers.len());
+    for class in &callers {
+        let mine: Vec<&'a Statement> = statements
+            .iter()
+            .copied()
+            .filter(|s| match &s.principal {
+                None => true,
+                Some(clause) if clause.negated => true,
+                Some(clause) => crate::eval::principal::matches(clause, &class.caller, false).is_some(),
+            })
+            .collect();
+        let (keys, done) = dims::key_classes(&mine, &key_prefixes, MAX_STATES);
+        complete &= done;
+        caller_keys.push(CallerKeys { statements: mine, keys });
+    }
     let mut free = Vec::new();
     for (key, conditions) in dims::condition_keys(&statements) {
         let (is_fixed, absent) = fixed(&door, &key.to_lowercase());
@@ -572,7 +602,7 @@ fn make_path<'a>(
         bucket_actions: dims::action_classes(&statements, true),
         door,
         callers,
-        keys,
+        caller_keys,
         free,
         complete,
         statements,
@@ -836,11 +866,13 @@ impl PathCells<'_> {
         self.mrap.arn.rsplit('/').next().unwrap_or_default()
     }
 
-    /// The resource patterns as key globs (the part after the path's object-ARN prefix), for
-    /// describing key classes: `(text, tokens)`.
-    pub fn key_globs(&self) -> Vec<(String, Vec<crate::policy::template::Token>)> {
+    /// The resource patterns of the statements that may apply to a caller class, as key globs
+    /// (the part after the path's object-ARN prefix), for describing its key classes:
+    /// `(text, tokens)`.
+    pub fn key_globs(&self, caller: usize) -> Vec<(String, Vec<crate::policy::template::Token>)> {
         let mut out: Vec<(String, Vec<crate::policy::template::Token>)> = Vec::new();
-        for s in &self.statements {
+        let statements = self.caller_keys.get(caller).map_or(&[][..], |k| k.statements.as_slice());
+        for s in statements {
             for pat in &s.resource.patterns {
                 let text = if pat.raw == "*" {
                     Some("*".to_string())

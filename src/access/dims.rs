@@ -187,19 +187,26 @@ fn advance(steps: &[Step], set: &BTreeSet<usize>, c: char) -> BTreeSet<usize> {
 /// the alphabet is the globs' own characters plus one fresh character. Returns the strings and
 /// whether the search finished within `max_states`.
 pub fn glob_witnesses(globs: &[Vec<Token>], prefix: &str, max_states: usize) -> (Vec<String>, bool) {
-    let all: Vec<Vec<Step>> = globs.iter().map(|g| steps(g)).collect();
-    let mut start: Vec<BTreeSet<usize>> = Vec::with_capacity(all.len());
-    for s in &all {
+    let mut all: Vec<Vec<Step>> = Vec::with_capacity(globs.len());
+    let mut start: Vec<BTreeSet<usize>> = Vec::with_capacity(globs.len());
+    for g in globs {
+        let s = steps(g);
         let mut set = BTreeSet::from([0usize]);
-        closure(s, &mut set);
+        closure(&s, &mut set);
         for c in prefix.chars() {
-            set = advance(s, &set, c);
+            set = advance(&s, &set, c);
         }
-        start.push(set);
+        // A glob the prefix already ruled out can never match: it splits nothing.
+        if !set.is_empty() && !all.contains(&s) {
+            all.push(s);
+            start.push(set);
+        }
     }
+    // Only characters a live glob can still read matter; every other one behaves like a fresh one.
     let mut named: BTreeSet<char> = BTreeSet::new();
-    for s in &all {
-        for step in s {
+    for (s, set) in all.iter().zip(&start) {
+        let from = set.iter().next().copied().unwrap_or(0);
+        for step in s.iter().skip(from) {
             if let Step::Char(c) = step {
                 named.insert(*c);
             }

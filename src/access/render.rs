@@ -117,10 +117,10 @@ fn render(p: &PathCells<'_>, g: &Group, zone: &Zone) -> Option<Grant> {
     }
     let keys = if g.bucket_level {
         "(the bucket itself)".to_string()
-    } else if g.keys.len() == p.keys.len() {
+    } else if g.keys.len() == p.keys(g.caller).len() {
         "*".to_string()
     } else {
-        describe_keys(p, &g.keys)
+        describe_keys(p, g.caller, &g.keys)
     };
     let mut conditions = Vec::new();
     let mut org: Option<String> = None;
@@ -204,12 +204,11 @@ fn p_bucket_account<'a>(p: &'a PathCells<'_>) -> &'a str {
 /// `reports/*, shared/* except */secret/*`: the allowed key classes as the union of some key
 /// globs minus others, found greedily; when no such form is exact, each class by the globs it
 /// matches (`a/* & a/b/*`), joined by ` | `. Exact either way: only classes are described.
-fn describe_keys(p: &PathCells<'_>, allowed: &BTreeSet<usize>) -> String {
-    let globs = p.key_globs();
+fn describe_keys(p: &PathCells<'_>, caller: usize, allowed: &BTreeSet<usize>) -> String {
+    let globs = p.key_globs(caller);
+    let keys = p.keys(caller);
     let classes_of = |g: &[crate::policy::template::Token]| -> BTreeSet<usize> {
-        (0..p.keys.len())
-            .filter(|k| p.keys.get(*k).is_some_and(|c| crate::eval::wildcard::matches(g, &c.rep)))
-            .collect()
+        (0..keys.len()).filter(|k| keys.get(*k).is_some_and(|c| crate::eval::wildcard::matches(g, &c.rep))).collect()
     };
     let sets: Vec<(String, BTreeSet<usize>)> = globs.iter().map(|(t, g)| (t.clone(), classes_of(g))).collect();
     // Union: globs that cover allowed classes, fewest disallowed ones first.
