@@ -24,6 +24,7 @@ use crate::drift::{self, Drift};
 use crate::export::alerts::{self, Alert, AlertBook};
 use crate::export::http::{self, Shared};
 use crate::export::metrics::{Metrics, MetricsError};
+use crate::export::page;
 use crate::history::{History, HistoryError};
 use crate::policy::lint::Severity;
 use crate::report::{Finding, Report, Status};
@@ -86,6 +87,8 @@ pub async fn run(
         last_cycle: RwLock::new(None),
         interval: RwLock::new(config.daemon.interval),
         history_path: state_path,
+        refresh: RwLock::new(config.daemon.refresh),
+        cycle: RwLock::new(None),
     });
     let address = config.daemon.listen;
     let listener =
@@ -199,6 +202,9 @@ impl Daemon {
         if let Ok(mut i) = self.shared.interval.write() {
             *i = new.daemon.interval;
         }
+        if let Ok(mut r) = self.shared.refresh.write() {
+            *r = new.daemon.refresh;
+        }
         self.shared.metrics.interval_seconds.set(new.daemon.interval.as_secs_f64());
         info!(expectations = new.expectations.len(), interval = ?new.daemon.interval, "Configuration reloaded.");
         self.config = Arc::new(new);
@@ -228,6 +234,7 @@ impl Daemon {
                 }
             };
             let options = AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
+            let snapshot = Arc::new(snapshot);
             tokio::task::spawn_blocking(move || {
                 // The accepted access map is re-read each cycle, so accepting today's map needs
                 // no restart. An unreadable one is an error finding, never silence.
@@ -236,7 +243,12 @@ impl Daemon {
                     Some(Ok(map)) => audit_with_access(&config, &snapshot, &options, Some(map)),
                     _ => audit_with_access(&config, &snapshot, &options, None),
                 };
-                if let Some(Err(why)) = accepted {
+                let (accepted, unreadable) = match accepted {
+                    Some(Ok(map)) => (Some(Arc::new(map)), None),
+                    Some(Err(why)) => (None, Some(why)),
+                    None => (None, None),
+                };
+                if let Some(why) = unreadable {
                     warn!(error = %why, "The accepted access map cannot be read; new access is not reported.");
                     report.findings.insert(
                         0,
@@ -249,23 +261,25 @@ impl Daemon {
                         },
                     );
                 }
-                (report, snapshot.errors)
+                let errors = snapshot.errors.clone();
+                let input = page::AuditInput { config, snapshot, options };
+                (report, errors, accepted, input)
             })
             .await
         };
-        let (report, errors, outcome) = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok((report, errors))) => {
+        let (report, errors, outcome, accepted, input) = match tokio::time::timeout(timeout, work).await {
+            Ok(Ok((report, errors, accepted, input))) => {
                 let degraded = !errors.is_empty() || report.expectations.iter().any(|e| e.status == Status::Unknown);
-                (report, errors, if degraded { "degraded" } else { "ok" })
+                (report, errors, if degraded { "degraded" } else { "ok" }, accepted, Some(Arc::new(input)))
             }
             Ok(Err(e)) => {
                 error!(error = %e, "The audit stopped unexpectedly; every expectation is unknown this cycle.");
-                (self.unknown_report(at, "audit-failed", &e.to_string()), Vec::new(), "failed")
+                (self.unknown_report(at, "audit-failed", &e.to_string()), Vec::new(), "failed", None, None)
             }
             Err(_) => {
                 error!(timeout = ?timeout, "The cycle timed out; every expectation is unknown this cycle.");
                 let why = format!("the audit cycle did not finish within {timeout:?}");
-                (self.unknown_report(at, "cycle-timeout", &why), Vec::new(), "timeout")
+                (self.unknown_report(at, "cycle-timeout", &why), Vec::new(), "timeout", None, None)
             }
         };
         // A cycle that could not run has no access map: the next one is compared with the last
@@ -323,6 +337,17 @@ impl Daemon {
             duration_ms = started.elapsed().as_millis() as u64,
             "Audit cycle complete."
         );
+        let info = page::CycleInfo {
+            outcome: outcome.to_string(),
+            duration: started.elapsed(),
+            ended: Utc::now(),
+            source_errors: errors.len(),
+            accepted,
+            input,
+        };
+        if let Ok(mut c) = self.shared.cycle.write() {
+            *c = Some(Arc::new(info));
+        }
         if let Ok(mut r) = self.shared.report.write() {
             *r = Some(Arc::new(report.clone()));
         }

@@ -121,7 +121,8 @@ pub fn run(args: &ExplainArgs) -> Exit {
     }
 }
 
-fn bucket_text(out: &mut String, b: &BucketReport, d: &PathDecision) {
+/// The text `explain` prints for one bucket (also shown by the status page).
+pub fn bucket_text(out: &mut String, b: &BucketReport, d: &PathDecision) {
     let layer = b.deciding_layer.map_or(String::new(), |l| format!(" at {}", l.name()));
     let _ = writeln!(
         out,

@@ -10,7 +10,7 @@ mod check;
 mod common;
 mod diff;
 mod eval;
-mod explain;
+pub mod explain;
 mod history;
 mod run;
 mod snapshot;

@@ -69,6 +69,8 @@ pub struct DaemonConfig {
     pub state: PathBuf,
     pub cycle_timeout: Duration,
     pub jitter: f64,
+    /// The status page's `<meta http-equiv="refresh">` period (`[daemon] refresh`, default 30 s).
+    pub refresh: Duration,
 }
 
 /// A policy file read from disk.
@@ -406,7 +408,11 @@ impl Ctx<'_> {
         if !(0.0..=1.0).contains(&jitter) {
             return self.error(None, "daemon.jitter", format!("`{jitter}` must be between 0 and 1"));
         }
-        Ok(DaemonConfig { interval, listen, state, cycle_timeout, jitter })
+        let refresh = match d.and_then(|d| d.refresh.as_ref()) {
+            Some(v) => self.duration(v, "daemon.refresh")?,
+            None => Duration::from_secs(30),
+        };
+        Ok(DaemonConfig { interval, listen, state, cycle_timeout, jitter, refresh })
     }
 
     fn levels(

@@ -93,6 +93,8 @@ pub(super) struct RawDaemon {
     pub(super) cycle_timeout: Option<Spanned<String>>,
     /// Random delay added to each interval, as a fraction of it (default 0.1).
     pub(super) jitter: Option<f64>,
+    /// How often the status page reloads itself in a browser (default "30s").
+    pub(super) refresh: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,8 +1,7 @@
 //! The HTTP interface: `/metrics`, `/healthz` (the process is alive), `/readyz` (a cycle has
-//! completed and the last one is recent), `/api/v1/report`, `/api/v1/history`, and `/`, a small
-//! server-rendered status page.
+//! completed and the last one is recent), `/api/v1/report`, `/api/v1/history`, and the status
+//! page (`/`, `/expectations/NAME`, `/access`, rendered by [`super::page`]).
 
-use std::fmt::Write as _;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -11,14 +10,15 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::metrics::Metrics;
+use super::page::{self, CycleInfo};
 use crate::history::History;
-use crate::report::{Report, Status};
+use crate::report::Report;
 
 /// What the HTTP handlers read; written by the audit loop.
 pub struct Shared {
@@ -30,6 +30,10 @@ pub struct Shared {
     /// The current interval (it can change on reload).
     pub interval: RwLock<Duration>,
     pub history_path: PathBuf,
+    /// The status page's reload period (`[daemon] refresh`; it can change on reload).
+    pub refresh: RwLock<Duration>,
+    /// The last cycle's outcome, duration and input, for the status page.
+    pub cycle: RwLock<Option<Arc<CycleInfo>>>,
 }
 
 impl Shared {
@@ -57,7 +61,9 @@ impl Shared {
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
-        .route("/", get(status_page))
+        .route("/", get(page::status))
+        .route("/expectations/{name}", get(page::expectation))
+        .route("/access", get(page::access_map))
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -123,118 +129,6 @@ async fn history(State(s): State<Arc<Shared>>, Query(q): Query<HistoryQuery>) ->
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
-async fn status_page(State(s): State<Arc<Shared>>) -> Html<String> {
-    let path = s.history_path.clone();
-    let recent =
-        tokio::task::spawn_blocking(move || History::open_read_only(&path).and_then(|h| h.events(None, None, 20)))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
-    let mut page = String::from(
-        "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"30\">\
-         <title>mrap-auditor</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
-         td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.holds{background:#dfd}.violated{background:#fdd}\
-         .unknown{background:#ffd}small{color:#666}</style></head><body><h1>mrap-auditor</h1>",
-    );
-    match s.readiness() {
-        Ok(()) => page.push_str("<p>Ready.</p>"),
-        Err(why) => {
-            let _ = write!(page, "<p><b>Not ready:</b> {}</p>", escape(&why));
-        }
-    }
-    if let Some(r) = s.current_report() {
-        let _ = write!(
-            page,
-            "<p><small>Report of {} from the {} source.</small></p>",
-            escape(&r.generated_at),
-            escape(&r.source)
-        );
-        page.push_str("<h2>Expectations</h2><table><tr><th>expectation</th><th>status</th><th>expect</th><th>verdict</th><th>MRAP</th><th>buckets</th><th>failover</th><th>pending change</th></tr>");
-        for e in &r.expectations {
-            let class = match e.status {
-                Status::Holds => "holds",
-                Status::Violated => "violated",
-                Status::Unknown => "unknown",
-            };
-            let buckets: Vec<String> = e
-                .buckets
-                .iter()
-                .map(|b| {
-                    let layer = b.deciding_layer.map(|l| format!(" at {}", l.name())).unwrap_or_default();
-                    format!(
-                        "{} ({}): <b>{}</b>{layer}<br><small>{}</small>",
-                        escape(&b.bucket),
-                        b.route.name(),
-                        b.decision.name(),
-                        escape(&b.reason)
-                    )
-                })
-                .collect();
-            let expect = match e.expect {
-                crate::config::Expect::Allow => "allow",
-                crate::config::Expect::Deny => "deny",
-            };
-            let _ = write!(
-                page,
-                "<tr class=\"{class}\"><td>{}</td><td>{}</td><td>{expect}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&e.name),
-                e.status.name(),
-                e.verdict.name(),
-                escape(&e.mrap),
-                buckets.join("<br>"),
-                e.failover.name(),
-                if e.pending_change { "yes" } else { "no" },
-            );
-        }
-        page.push_str("</table>");
-        if !r.findings.is_empty() {
-            page.push_str(
-                "<h2>Findings</h2><table><tr><th>severity</th><th>code</th><th>resource</th><th>message</th></tr>",
-            );
-            for f in &r.findings {
-                let _ = write!(
-                    page,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    f.severity.name(),
-                    escape(&f.code),
-                    escape(&f.resource),
-                    escape(&f.message)
-                );
-            }
-            page.push_str("</table>");
-        }
-    } else {
-        page.push_str("<p>No audit cycle has completed yet.</p>");
-    }
-    page.push_str("<h2>Recent changes</h2>");
-    if recent.is_empty() {
-        page.push_str("<p>None recorded.</p>");
-    } else {
-        page.push_str("<table><tr><th>time</th><th>kind</th><th>expectation</th><th>subject</th><th>change</th><th>detail</th></tr>");
-        for ev in &recent {
-            let change = format!("{} → {}", ev.from.as_deref().unwrap_or(""), ev.to.as_deref().unwrap_or(""));
-            let _ = write!(
-                page,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&ev.ts),
-                escape(&ev.kind),
-                escape(ev.expectation.as_deref().unwrap_or("")),
-                escape(&ev.subject),
-                escape(&change),
-                escape(&ev.detail)
-            );
-        }
-        page.push_str("</table>");
-    }
-    page.push_str("<p><small><a href=\"/metrics\">metrics</a> · <a href=\"/api/v1/report\">report</a> · <a href=\"/api/v1/history\">history</a></small></p></body></html>");
-    Html(page)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,6 +140,8 @@ mod tests {
             last_cycle: RwLock::new(last),
             interval: RwLock::new(Duration::from_secs(60)),
             history_path: PathBuf::from("/nonexistent"),
+            refresh: RwLock::new(Duration::from_secs(30)),
+            cycle: RwLock::new(None),
         }
     }
 
@@ -255,10 +151,5 @@ mod tests {
         assert_eq!(shared(Some(Utc::now() - chrono::Duration::seconds(100))).readiness(), Ok(()));
         let stale = shared(Some(Utc::now() - chrono::Duration::seconds(200))).readiness().unwrap_err();
         assert!(stale.contains("more than three intervals"), "{stale}");
-    }
-
-    #[test]
-    fn escapes_html() {
-        assert_eq!(escape("<a href=\"x\">&</a>"), "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
     }
 }
