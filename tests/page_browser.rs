@@ -299,3 +299,61 @@ fn hostile_sid_is_escaped_everywhere() {
         assert!(dom.contains("&amp;amp;"), "{path}: `&amp;` in a Sid is shown as typed");
     }
 }
+
+#[test]
+fn timeline_strip_shows_the_verdict_changing() {
+    let Some(chromium) = chromium() else { return };
+    let (dir, config) = daemon_example("1s", "");
+    let daemon = Daemon::start(&config, &[]);
+    wait_for("the first cycle", Duration::from_secs(30), || daemon.get("/readyz").0 == 200);
+    support::set_bucket1_policy(dir.path(), true);
+    wait_for("the verdict change", Duration::from_secs(30), || {
+        daemon.get(&format!("/api/v1/history?expect={APP}")).1.contains("verdict_change")
+    });
+    let dom = dump_dom(&chromium, &format!("http://127.0.0.1:{}/expectations/{APP}", daemon.port));
+    let verdicts: Vec<String> = elements(&dom, "g", "span").into_iter().map(|s| s["data-verdict"].clone()).collect();
+    assert_eq!(verdicts, ["intermittent", "allow"], "oldest first");
+    assert!(!elements(&dom, "g", "tick").is_empty(), "the bucket's decision change is a tick");
+    // The fixed bucket now allows: no badge on the picture.
+    assert!(elements(&dom, "g", "badge").is_empty());
+    assert!(elements(&dom, "g", "bucket").iter().all(|b| b["data-decision"] == "allow"));
+}
+
+#[test]
+fn unreadable_input_shows_degraded_and_unknown() {
+    // The HTML as sent (no browser needed): the state pill and the unknown bucket.
+    let (dir, config) = daemon_example("1h", "");
+    std::fs::remove_file(dir.path().join("snapshots/example/s3/get-bucket-policy/doc-examplebucket1.json")).unwrap();
+    let daemon = Daemon::start(&config, &[]);
+    wait_for("the first cycle", Duration::from_secs(30), || daemon.get("/readyz").0 == 200);
+    let (status, body) = daemon.get("/");
+    assert_eq!(status, 200);
+    assert!(body.contains(r#"id="source-state" data-state="degraded""#), "{body}");
+    let buckets = elements(&body, "g", "bucket");
+    let b1 = buckets.iter().find(|b| b["data-bucket"] == B1).unwrap();
+    assert_eq!(b1["data-decision"], "unknown", "never allow or deny on what could not be read");
+}
+
+#[test]
+fn refresh_is_configurable() {
+    let (_dir, config) = daemon_example("1h", "");
+    let text = std::fs::read_to_string(&config).unwrap().replace("jitter = 0.0", "jitter = 0.0\nrefresh = \"7s\"");
+    std::fs::write(&config, text).unwrap();
+    let daemon = Daemon::start(&config, &[]);
+    wait_for("the first cycle", Duration::from_secs(30), || daemon.get("/readyz").0 == 200);
+    for path in ["/", "/access", &format!("/expectations/{APP}")] {
+        let body = daemon.get(path).1;
+        assert!(body.contains(r#"<meta http-equiv="refresh" content="7">"#), "{path}: {body}");
+    }
+    // A bad value is a configuration error naming the key.
+    let (_d, bad) = daemon_example("1h", "");
+    let text = std::fs::read_to_string(&bad).unwrap().replace("jitter = 0.0", "jitter = 0.0\nrefresh = \"soon\"");
+    std::fs::write(&bad, text).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mrap-auditor")).args(["check", "--config"]).arg(&bad).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("daemon.refresh"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

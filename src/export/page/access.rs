@@ -88,12 +88,12 @@ pub fn view(map: &AccessMap, accepted: Option<&AccessMap>) -> Markup {
                                     @for g in grants {
                                         @let is_new = new.contains(&(m.mrap.clone(), b.bucket.clone(), format!("{:?}", g.identity())));
                                         tr.new[is_new] data-public=(g.public) data-cross-account=(g.cross_account) {
-                                            td { (g.callers) }
-                                            td { (g.actions.join(", ")) }
-                                            td { code { (g.keys) } }
-                                            td { @for c in &g.conditions { div { (c) } } @if g.conditions.is_empty() { "none" } }
-                                            td { @if g.public { strong.explicit_deny { "public" } " " } @if g.cross_account { strong.implicit_deny { "cross-account" } } @if !g.public && !g.cross_account { "same account" } }
-                                            td { code { (witness(g)) }
+                                            td data-label="callers" { (g.callers) }
+                                            td data-label="actions" { (g.actions.join(", ")) }
+                                            td data-label="keys" { code { (g.keys) } }
+                                            td data-label="conditions" { @for c in &g.conditions { div { (c) } } @if g.conditions.is_empty() { "none" } }
+                                            td data-label="kind" { @if g.public { strong.explicit_deny { "public" } " " } @if g.cross_account { strong.implicit_deny { "cross-account" } } @if !g.public && !g.cross_account { "same account" } }
+                                            td data-label="witness" { code { (witness(g)) }
                                                 @if !g.admitted_by.is_empty() { details { summary { "admitted by" } ul { @for a in &g.admitted_by { li { (a) } } } } } }
                                         }
                                     }

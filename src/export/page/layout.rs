@@ -232,7 +232,8 @@ pub fn mraps(report: &Report) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let names = report.expectations.iter().map(|e| e.mrap.clone());
     let mapped = report.access.iter().flat_map(|a| a.mraps.iter().map(|m| m.mrap.clone()));
-    for m in names.chain(mapped) {
+    // A direct-bucket expectation (`bucket = …`) has no MRAP: it is not drawn here.
+    for m in names.chain(mapped).filter(|m| !m.is_empty()) {
         if !out.contains(&m) {
             out.push(m);
         }
@@ -448,5 +449,173 @@ pub fn expect_name(e: &ExpectationReport) -> &'static str {
     match e.expect {
         crate::config::Expect::Allow => "allow",
         crate::config::Expect::Deny => "deny",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Failover, Status};
+
+    fn bucket(name: &str, route: RouteRole, decision: BucketDecision, layer: Option<PathLayer>) -> BucketReport {
+        BucketReport {
+            bucket: name.into(),
+            account: "111122223333".into(),
+            region: "us-east-1".into(),
+            route,
+            decision,
+            deciding_layer: layer,
+            statement: None,
+            reason: format!("{name} reason"),
+            proposed_decision: None,
+        }
+    }
+
+    fn report(buckets: Vec<BucketReport>, verdict: Verdict) -> Report {
+        let e = ExpectationReport {
+            name: "e".into(),
+            mrap: "m.mrap".into(),
+            expect: crate::config::Expect::Allow,
+            status: if verdict == Verdict::Allow { Status::Holds } else { Status::Violated },
+            verdict,
+            buckets,
+            failover: Failover::None,
+            pending_change: false,
+            principal: "arn:aws:iam::111122223333:role/app".into(),
+            action: "s3:GetObject".into(),
+            key: "k".into(),
+            via: "vpce-1".into(),
+            proposed_verdict: None,
+            summary: String::new(),
+        };
+        Report {
+            generated_at: "2026-11-22T10:00:00Z".into(),
+            source: "snapshot".into(),
+            snapshot: None,
+            expectations: vec![e],
+            findings: vec![],
+            policies: vec![],
+            forbids: vec![],
+            access: None,
+        }
+    }
+
+    /// (case, buckets, verdict, entry edge tone and layer, per bucket: edge tone and layer).
+    #[test]
+    fn where_the_request_dies() {
+        use BucketDecision::*;
+        use PathLayer::*;
+        use RouteRole::*;
+        type Case =
+            (&'static str, Vec<BucketReport>, Verdict, (Tone, Option<PathLayer>), Vec<(Tone, Option<PathLayer>)>);
+        let cases: Vec<Case> = vec![
+            (
+                "all allow",
+                vec![bucket("a", Active, Allow, None)],
+                Verdict::Allow,
+                (Tone::Allow, None),
+                vec![(Tone::Allow, None)],
+            ),
+            (
+                "seed: one bucket denies at the bucket layer",
+                vec![bucket("a", Active, ImplicitDeny, Some(Bucket)), bucket("b", Active, Allow, None)],
+                Verdict::Intermittent,
+                (Tone::Allow, None),
+                vec![(Tone::ImplicitDeny, Some(Bucket)), (Tone::Allow, None)],
+            ),
+            (
+                "structural: dies before routing, buckets not reached",
+                vec![
+                    bucket("a", Active, ExplicitDeny, Some(Structural)),
+                    bucket("b", Active, ExplicitDeny, Some(Structural)),
+                ],
+                Verdict::Deny,
+                (Tone::ExplicitDeny, Some(Structural)),
+                vec![(Tone::NotReached, None), (Tone::NotReached, None)],
+            ),
+            (
+                "endpoint policy refuses one bucket's ARN only: on that bucket's edge",
+                vec![bucket("a", Active, ImplicitDeny, Some(Vpce)), bucket("b", Active, Allow, None)],
+                Verdict::Intermittent,
+                (Tone::Allow, None),
+                vec![(Tone::ImplicitDeny, Some(Vpce)), (Tone::Allow, None)],
+            ),
+            (
+                "passive bucket denies: its edge marked, the entry decided by the active one",
+                vec![bucket("a", Active, Allow, None), bucket("p", Passive, ExplicitDeny, Some(Mrap))],
+                Verdict::Allow,
+                (Tone::Allow, None),
+                vec![(Tone::Allow, None), (Tone::ExplicitDeny, Some(Mrap))],
+            ),
+            (
+                "unknown bucket",
+                vec![bucket("a", Active, Unknown, Some(Bucket))],
+                Verdict::Unknown,
+                (Tone::Allow, None),
+                vec![(Tone::Unknown, Some(Bucket))],
+            ),
+            (
+                "MRAP policy denies every bucket",
+                vec![bucket("a", Active, ImplicitDeny, Some(Mrap))],
+                Verdict::Deny,
+                (Tone::ImplicitDeny, Some(Mrap)),
+                vec![(Tone::NotReached, None)],
+            ),
+        ];
+        for (name, buckets, verdict, entry, edges) in cases {
+            let r = report(buckets, verdict);
+            let p = picture(&r, "m.mrap", r.expectations.first());
+            assert_eq!((p.entry.tone, p.entry.layer), entry, "{name}: entry edge");
+            let got: Vec<(Tone, Option<PathLayer>)> =
+                p.buckets.iter().map(|b| (b.segment.tone, b.segment.layer)).collect();
+            assert_eq!(got, edges, "{name}: bucket edges");
+            assert_eq!(p.endpoints.len(), 1, "{name}");
+            assert!(p.endpoints.iter().all(|e| e.selected && e.tone == p.entry.tone), "{name}: endpoint box");
+            for (b, r) in p.buckets.iter().zip(&r.expectations[0].buckets) {
+                assert_eq!(
+                    (b.tone, b.layer, b.passive),
+                    (Tone::of(r.decision), r.deciding_layer, r.route == Passive),
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn most_urgent_expectation_is_the_default() {
+        let mut r = report(vec![bucket("a", RouteRole::Active, BucketDecision::Allow, None)], Verdict::Allow);
+        let mut violated = r.expectations[0].clone();
+        violated.name = "bad".into();
+        violated.status = Status::Violated;
+        r.expectations.push(violated);
+        assert_eq!(default_expectation(&r, "m.mrap").map(|e| e.name.as_str()), Some("bad"));
+        assert_eq!(default_expectation(&r, "other.mrap"), None);
+    }
+
+    /// WCAG relative luminance and contrast ratio.
+    fn contrast(a: &str, b: &str) -> f64 {
+        let lum = |hex: &str| {
+            let v = u32::from_str_radix(hex.trim_start_matches('#'), 16).unwrap();
+            let c = |s: u32| {
+                let x = f64::from((v >> s) & 0xff) / 255.0;
+                if x <= 0.03928 { x / 12.92 } else { ((x + 0.055) / 1.055).powf(2.4) }
+            };
+            0.2126 * c(16) + 0.7152 * c(8) + 0.0722 * c(0)
+        };
+        let (x, y) = (lum(a), lum(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn text_colours_meet_wcag_aa_on_white_and_on_the_highlight() {
+        for t in [Tone::Allow, Tone::ImplicitDeny, Tone::ExplicitDeny, Tone::Unknown, Tone::NotReached] {
+            // White: boxes and page; #fff8c5: a NEW row of the access map; #f6f8fa: code.
+            for bg in ["#ffffff", "#fff8c5", "#f6f8fa"] {
+                let ratio = contrast(t.colour(), bg);
+                assert!(ratio >= 4.5, "{} on {bg}: {ratio:.2}", t.name());
+            }
+        }
+        assert!(contrast("#ffffff", "#24292f") >= 4.5, "header");
+        assert!(contrast("#0969da", "#ffffff") >= 3.0, "focus ring (non-text: 3:1)");
     }
 }

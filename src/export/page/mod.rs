@@ -80,7 +80,9 @@ details{margin:.3em 0}summary{cursor:pointer;font-weight:600}
 .empty{color:#57606a}
 @media (max-width:720px){header{font-size:.9em}main{padding:0 .5em 1em}td,th{padding:3px 4px;font-size:.9em}
  table.wide thead{display:none}table.wide tr{display:block;border:1px solid #d0d7de;margin:.4em 0}
- table.wide td{display:block;border:none}}
+ table.wide td{display:block;border:none}table.wide td[data-label]::before{content:attr(data-label) ': ';font-weight:600;color:#57606a}
+ .picture svg.path{min-width:680px}}
+.picture{overflow-x:auto}
 ";
 
 /// The frame of every page: head with the refresh, the header with links, freshness.
@@ -210,7 +212,7 @@ pub async fn status(State(s): State<Arc<Shared>>, Query(q): Query<StatusQuery>) 
                 h2 { "MRAP " code { (mrap) } }
                 (chooser(&r, &mrap, selected))
                 @if let Some(e) = selected { p { (headline(e)) } }
-                (svg::path_picture(&layout::picture(&r, &mrap, selected), &selected.map_or("/".to_string(), |e| expectation_href(&e.name))))
+                div.picture { (svg::path_picture(&layout::picture(&r, &mrap, selected), &selected.map_or("/".to_string(), |e| expectation_href(&e.name)))) }
                 (legend())
             }
         }
@@ -268,19 +270,19 @@ fn expectations_table(r: &Report) -> Markup {
             tbody {
                 @for e in &r.expectations {
                     tr.(e.status.name()) data-expectation=(e.name) {
-                        td { a href=(expectation_href(&e.name)) { (e.name) } }
-                        td.(e.status.name()) { (e.status.name()) }
-                        td { (layout::expect_name(e)) }
-                        td.(e.verdict.name()) { (e.verdict.name()) }
-                        td { (e.mrap) }
-                        td {
+                        td data-label="expectation" { a href=(expectation_href(&e.name)) { (e.name) } }
+                        td.(e.status.name()) data-label="status" { (e.status.name()) }
+                        td data-label="expect" { (layout::expect_name(e)) }
+                        td.(e.verdict.name()) data-label="verdict" { (e.verdict.name()) }
+                        td data-label="MRAP" { (e.mrap) }
+                        td data-label="buckets" {
                             @for b in &e.buckets {
                                 div { (b.bucket) " (" (b.route.name()) "): " strong.(b.decision.name()) { (b.decision.name()) }
                                     @if let Some(l) = b.deciding_layer { " at " (l.name()) } }
                             }
                         }
-                        td { (e.failover.name()) }
-                        td { @if e.pending_change { "yes" } @else { "no" } }
+                        td data-label="failover" { (e.failover.name()) }
+                        td data-label="pending change" { @if e.pending_change { "yes" } @else { "no" } }
                     }
                 }
             }
@@ -296,7 +298,7 @@ fn findings_table(r: &Report) -> Markup {
                 thead { tr { th { "severity" } th { "code" } th { "resource" } th { "message" } } }
                 tbody {
                     @for f in &r.findings {
-                        tr { td { (f.severity.name()) } td { (f.code) } td { (f.resource) } td { (f.message) @if let Some(fix) = &f.fix { br; small { "fix: " (fix) } } } }
+                        tr { td data-label="severity" { (f.severity.name()) } td data-label="code" { (f.code) } td data-label="resource" { (f.resource) } td data-label="message" { (f.message) @if let Some(fix) = &f.fix { br; small { "fix: " (fix) } } } }
                     }
                 }
             }
@@ -315,8 +317,8 @@ fn events_table(events: &Result<Vec<Event>, String>) -> Markup {
                     tbody {
                         @for ev in events {
                             tr {
-                                td { (ev.ts) } td { (ev.kind) } td { (ev.expectation.as_deref().unwrap_or("")) } td { (ev.subject) }
-                                td { (ev.from.as_deref().unwrap_or("")) " → " (ev.to.as_deref().unwrap_or("")) } td { (ev.detail) }
+                                td data-label="time" { (ev.ts) } td data-label="kind" { (ev.kind) } td data-label="expectation" { (ev.expectation.as_deref().unwrap_or("")) } td data-label="subject" { (ev.subject) }
+                                td data-label="change" { (ev.from.as_deref().unwrap_or("")) " → " (ev.to.as_deref().unwrap_or("")) } td data-label="detail" { (ev.detail) }
                             }
                         }
                     }
@@ -386,8 +388,12 @@ pub async fn expectation(State(s): State<Arc<Shared>>, Path(name): Path<String>)
     let body = html! {
         h2 { "Expectation " code { (e.name) } }
         p { (headline(&e)) }
-        (svg::path_picture(&layout::picture(&r, &e.mrap, Some(&e)), ""))
-        (legend())
+        @if e.mrap.is_empty() {
+            p { "A direct-bucket expectation: the request goes straight to the bucket, not through an MRAP." }
+        } @else {
+            div.picture { (svg::path_picture(&layout::picture(&r, &e.mrap, Some(&e)), "")) }
+            (legend())
+        }
         h3 { "Verdict over time" }
         @match &events {
             Ok(ev) => { (svg::timeline(ev, Utc::now())) }
