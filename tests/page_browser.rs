@@ -170,6 +170,14 @@ fn status_page_draws_the_path_with_the_failing_bucket_at_the_bucket_layer() {
         "{doors:?}"
     );
 
+    // Keyboard: each bucket is a link (focusable) to its explanation on the expectation page.
+    for b in [B1, B2] {
+        assert!(
+            dom.contains(&format!(r#"<a href="/expectations/{APP}#bucket-{b}" aria-label="bucket {b}: "#)),
+            "{dom}"
+        );
+    }
+
     // Freshness at a glance, and the refresh.
     assert!(dom.contains(r#"<meta http-equiv="refresh" content="30">"#), "{dom}");
     let state =

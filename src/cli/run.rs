@@ -16,8 +16,13 @@ Examples:
   mrap-auditor run --config /etc/mrap-auditor/mrap-auditor.toml --log-format json
   curl -s localhost:9898/metrics | grep mrap_auditor_expectation
   kill -HUP $(pidof mrap-auditor)                    # reload the configuration
+  open http://127.0.0.1:9898/                        # status page: each MRAP's path drawn
+  open http://127.0.0.1:9898/expectations/app-reads-reports   # one expectation in depth
+  open http://127.0.0.1:9898/access                  # the access map
 
-Endpoints: /metrics /healthz /readyz /api/v1/report /api/v1/history and / (status page).
+Endpoints: /metrics /healthz /readyz /api/v1/report /api/v1/history, and the status page:
+/ (?expect=NAME colours the picture by NAME), /expectations/NAME, /access; it reloads every
+`[daemon] refresh` (default 30s).
 Exit codes: 0 after SIGTERM/SIGINT, 64 bad configuration, 2 cannot start (port, state database).")]
 pub struct RunArgs {
     /// The configuration file.

@@ -70,6 +70,14 @@ pub fn view(map: &AccessMap, accepted: Option<&AccessMap>) -> Markup {
             @if accepted.is_some() { "Grants not in the accepted map are marked NEW. " } @else { "No accepted map is configured (" code { "[access] accepted" } "), so nothing is marked new. " }
             @if !map.complete { strong.unknown { "The map is incomplete: some paths had more cells than the budget." } }
         }
+        @let all: Vec<&Grant> = map.grants().map(|(_, _, g)| g).collect();
+        p #access-summary {
+            strong { (all.len()) " grant(s)" } ": "
+            strong.explicit_deny { (all.iter().filter(|g| g.public).count()) " public" } ", "
+            strong.implicit_deny { (all.iter().filter(|g| g.cross_account).count()) " cross-account" }
+            @if accepted.is_some() { ", " strong { (new.len()) " new since the accepted map" } }
+            @if map.has_unknown() { ", " strong.unknown { "some parts unknown" } }
+        }
         @for a in &map.assumptions { p { small { (a) } } }
         @for m in &map.mraps {
             section.mrap {

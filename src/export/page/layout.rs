@@ -419,7 +419,7 @@ pub fn picture(report: &Report, mrap: &str, selected: Option<&ExpectationReport>
                 Verdict::Deny => Tone::ImplicitDeny,
                 Verdict::Intermittent => Tone::ImplicitDeny,
             };
-            (tone, format!("verdict {} ({})", e.verdict.name(), e.status.name()))
+            (tone, format!("{} ({})", e.verdict.name(), e.status.name()))
         }
     };
     let mrap_tip = match selected {

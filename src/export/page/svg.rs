@@ -17,7 +17,7 @@ const COL_ENDPOINT: i32 = 10;
 const COL_MRAP: i32 = 360;
 const COL_BUCKET: i32 = 720;
 /// Endpoint and MRAP boxes; buckets get the rest of the width.
-const BOX_W: i32 = 210;
+const BOX_W: i32 = 232;
 const BUCKET_W: i32 = WIDTH - COL_BUCKET - 10;
 /// The patterned strip at the left of a box: the pattern is a second signal besides the colour,
 /// and keeping it off the text keeps the text readable.
@@ -58,7 +58,7 @@ pub fn defs() -> Markup {
 fn height(p: &MrapPicture) -> i32 {
     let buckets: i32 = p.buckets.iter().map(|b| slot_height(b.doors.len())).sum();
     let endpoints = i32::try_from(p.endpoints.len()).unwrap_or(1).max(1) * (BOX_H + SLOT_GAP);
-    TOP + buckets.max(endpoints).max(BOX_H + SLOT_GAP) + 30
+    TOP + buckets.max(endpoints).max(BOX_H + SLOT_GAP)
 }
 
 fn slot_height(doors: usize) -> i32 {
@@ -113,7 +113,7 @@ fn edge(seg: &Segment, from: &str, to: &str, (x1, y1): (i32, i32), (x2, y2): (i3
 /// the right with their direct doors below each one.
 pub fn path_picture(p: &MrapPicture, link_base: &str) -> Markup {
     let h = height(p);
-    let mrap_y = TOP + (h - TOP - 30) / 2 - BOX_H / 2;
+    let mrap_y = TOP + (h - TOP - SLOT_GAP) / 2 - BOX_H / 2;
     let mrap_in = (COL_MRAP, mrap_y + BOX_H / 2);
     let mrap_out = (COL_MRAP + BOX_W, mrap_y + BOX_H / 2);
     let mut bucket_y = Vec::with_capacity(p.buckets.len());
@@ -205,9 +205,11 @@ pub fn timeline(events: &[Event], now: chrono::DateTime<chrono::Utc>) -> Markup 
                 g class="span" data-verdict=(v) {
                     title { (v) " from " (t.to_rfc3339()) " to " (end.to_rfc3339()) }
                     rect x=(format!("{x1:.1}")) y="10" width=(format!("{:.1}", x2 - x1)) height="30"
-                        fill=(format!("url(#pat-{})", tone.name())) stroke=(tone.colour()) stroke-width="1.5" {}
+                        fill="#ffffff" stroke=(tone.colour()) stroke-width="1.5" {}
+                    rect x=(format!("{:.1}", x1 + 1.0)) y="33" width=(format!("{:.1}", (x2 - x1 - 2.0).max(1.0))) height="6"
+                        fill=(format!("url(#pat-{})", tone.name())) {}
                     @if x2 - x1 > 60.0 {
-                        text x=(format!("{:.1}", x1 + 6.0)) y="30" class="sub" fill=(tone.colour()) { (tone.mark()) " " (v) }
+                        text x=(format!("{:.1}", x1 + 6.0)) y="27" class="sub" fill=(tone.colour()) { (tone.mark()) " " (v) }
                     }
                 }
             }
