@@ -258,7 +258,9 @@ fn grants_text(grants: &[&Grant]) -> String {
         .join("; ")
 }
 
-/// The doors straight to `bucket` (not through the MRAP) from the access map.
+/// The doors straight to `bucket` (not through the MRAP) from the access map: bucket policies
+/// keep serving requests that do not go through the MRAP (AWS: "Configuring a Multi-Region Access
+/// Point for use with AWS PrivateLink", "Removing access"), so the MRAP is not the only door.
 fn doors(access: Option<&AccessMap>, mrap: &str, bucket: &str) -> Vec<DoorBox> {
     let Some(b) = access
         .and_then(|a| a.mraps.iter().find(|m| m.mrap == mrap))

@@ -128,7 +128,7 @@ pub fn path_picture(p: &MrapPicture, link_base: &str) -> Markup {
             viewBox=(format!("0 0 {WIDTH} {h}")) data-mrap=(p.mrap) data-expectation=[p.expectation.as_deref()] {
             title { (title) }
             (defs())
-            text x=(COL_ENDPOINT) y="20" class="col" { "VPC endpoints" }
+            text x=(COL_ENDPOINT) y="20" class="col" { "Entry (VPC endpoints, internet)" }
             text x=(COL_MRAP) y="20" class="col" { "Multi-Region Access Point" }
             text x=(COL_BUCKET) y="20" class="col" { "Buckets (and their direct doors)" }
             @for (i, e) in p.endpoints.iter().enumerate() {
