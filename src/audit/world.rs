@@ -264,7 +264,7 @@ impl<'s> World<'s> {
                     normalized,
                 });
                 if let Some((target, _)) = lint_as {
-                    for l in lint::lint(&policy, target) {
+                    for l in lint::lint(&policy, target).into_iter().chain(lint::size_lint(text, target.holder)) {
                         self.findings.insert(finding(
                             l.severity,
                             l.code,
