@@ -129,13 +129,24 @@ pub fn evaluate(
     };
     let mrap_arn = snapshot.mrap_arn(mrap).unwrap_or_default();
     report.mrap = mrap.alias.clone();
-    if !mrap.status.eq_ignore_ascii_case("READY") {
-        findings.push(finding(
+    match mrap.status.as_deref() {
+        Some(status) if !status.eq_ignore_ascii_case("READY") => findings.push(finding(
             Severity::Error,
             "mrap-not-ready",
             &mrap_arn,
-            format!("the MRAP is `{}`, not `READY`", mrap.status),
+            format!("the MRAP is `{status}`, not `READY`"),
             None,
+        )),
+        Some(_) => {}
+        None => findings.push(unreadable(
+            &mrap_arn,
+            "the MRAP's `Status` is absent from the listing; every verdict on it is unknown",
+        )),
+    }
+    if mrap.public_access_block.is_none() {
+        findings.push(unreadable(
+            &mrap_arn,
+            "the MRAP's `PublicAccessBlock` is absent from the listing; verdicts that depend on it are unknown (never taken as all off)",
         ));
     }
 
@@ -143,34 +154,72 @@ pub fn evaluate(
         Via::Internet => Network::Internet,
         Via::Endpoint(id) => match snapshot.endpoint(id) {
             Some((_, e)) => {
-                if e.service_name != path::MRAP_ENDPOINT_SERVICE
-                    || !e.endpoint_type.eq_ignore_ascii_case("Interface")
-                    || !e.state.eq_ignore_ascii_case("available")
-                {
+                let wrong = e.service_name.as_deref().is_some_and(|s| s != path::MRAP_ENDPOINT_SERVICE)
+                    || e.endpoint_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("Interface"))
+                    || e.state.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("available"));
+                let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not described)".into());
+                if wrong {
                     findings.push(finding(
                         Severity::Error,
                         "endpoint-cannot-reach-mrap",
                         id,
-                        format!("{id} is a `{}` endpoint of `{}` in state `{}`; requests to an MRAP need an `Interface` endpoint of `{}` in state `available`", e.endpoint_type, e.service_name, e.state, path::MRAP_ENDPOINT_SERVICE),
+                        format!("{id} is a `{}` endpoint of `{}` in state `{}`; requests to an MRAP need an `Interface` endpoint of `{}` in state `available`", show(&e.endpoint_type), show(&e.service_name), show(&e.state), path::MRAP_ENDPOINT_SERVICE),
                         Some(format!("create an interface endpoint for `{}` (S3: Configuring a Multi-Region Access Point for use with AWS PrivateLink)", path::MRAP_ENDPOINT_SERVICE)),
                     ));
+                }
+                let missing: Vec<&str> = [
+                    ("VpcEndpointType", e.endpoint_type.is_none()),
+                    ("ServiceName", e.service_name.is_none()),
+                    ("State", e.state.is_none()),
+                    ("VpcId", e.vpc_id.is_empty()),
+                ]
+                .into_iter()
+                .filter_map(|(field, absent)| absent.then_some(field))
+                .collect();
+                if !missing.is_empty() {
+                    findings.push(unreadable(
+                        id,
+                        &format!(
+                            "the description of {id} lacks {}; verdicts that need it are unknown",
+                            missing.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+                match e.private_dns_enabled {
+                    Some(true) => {}
+                    Some(false) => findings.push(finding(
+                        Severity::Warning,
+                        "endpoint-private-dns-disabled",
+                        id,
+                        format!("private DNS is disabled on {id}: clients in {} that use the MRAP's ordinary host name (`{}.accesspoint.s3-global.amazonaws.com`) do not go through this endpoint but over the internet path (`mrap:internet`), where its endpoint policy does not apply and bucket policies that require `aws:SourceVpce` deny them", if e.vpc_id.is_empty() { "the VPC" } else { &e.vpc_id }, mrap.alias),
+                        Some(format!("enable private DNS on the endpoint (`aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --private-dns-enabled`), or resolve the MRAP's name to the endpoint with a private hosted zone (S3: Configuring a Multi-Region Access Point for use with AWS PrivateLink: requests go through the endpoint \"if you have private DNS enabled for the endpoint\")")),
+                    )),
+                    None => findings.push(finding(
+                        Severity::Warning,
+                        "endpoint-private-dns-unknown",
+                        id,
+                        format!("the description of {id} does not say whether private DNS is enabled: whether the VPC's clients that use the MRAP's host name go through this endpoint is unknown"),
+                        Some("capture the endpoint with `aws ec2 describe-vpc-endpoints`, which prints `PrivateDnsEnabled`".into()),
+                    )),
                 }
                 let policy = world.endpoint_policies.get(id.as_str()).map_or(Known::Value(None), named);
                 Network::Endpoint(Known::Value(EndpointFacts {
                     id,
                     vpc_id: &e.vpc_id,
-                    endpoint_type: &e.endpoint_type,
-                    service_name: &e.service_name,
-                    state: &e.state,
+                    endpoint_type: e.endpoint_type.as_deref(),
+                    service_name: e.service_name.as_deref(),
+                    state: e.state.as_deref(),
+                    private_dns: e.private_dns_enabled,
                     policy,
                 }))
             }
             None if snapshot.endpoints_complete() => Network::Endpoint(Known::Value(EndpointFacts {
                 id,
                 vpc_id: "",
-                endpoint_type: "(none)",
-                service_name: "(endpoint not found)",
-                state: "deleted or never created",
+                endpoint_type: Some("(none)"),
+                service_name: Some("(endpoint not found)"),
+                state: Some("deleted or never created"),
+                private_dns: None,
                 policy: Known::Value(None),
             })),
             None => Network::Endpoint(Known::Unknown(format!(
@@ -188,8 +237,11 @@ pub fn evaluate(
     let mrap_facts = MrapFacts {
         arn: &mrap_arn,
         account,
-        status: &mrap.status,
-        bpa: mrap.public_access_block,
+        status: mrap.status.as_deref(),
+        bpa: mrap.public_access_block.map_or_else(
+            || Known::Unknown("the listing gives no `PublicAccessBlock` for the MRAP".into()),
+            Known::Value,
+        ),
         account_bpa: bpa_of(snapshot.account_bpa.get(account)),
         policy: established,
     };
@@ -300,6 +352,17 @@ pub fn evaluate(
     report.summary = summary(&report, &outcomes);
     report.buckets = outcomes.iter().map(|o| o.report.clone()).collect();
     (report, outcomes, findings)
+}
+
+/// An `unreadable-input` finding for a field a listing or description lacks.
+fn unreadable(resource: &str, message: &str) -> Finding {
+    finding(
+        Severity::Error,
+        "unreadable-input",
+        resource,
+        message,
+        Some("capture the resource again with the AWS CLI (`--output json`), which prints every field".into()),
+    )
 }
 
 fn denies(d: BucketDecision) -> bool {

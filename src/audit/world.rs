@@ -173,7 +173,9 @@ impl<'s> World<'s> {
             match captured {
                 Captured::Value(list) => {
                     for e in list {
-                        if e.service_name != path::MRAP_ENDPOINT_SERVICE && !named.contains(e.id.as_str()) {
+                        if e.service_name.as_deref() != Some(path::MRAP_ENDPOINT_SERVICE)
+                            && !named.contains(e.id.as_str())
+                        {
                             continue;
                         }
                         let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Endpoint(&e.id)) };

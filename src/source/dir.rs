@@ -364,7 +364,7 @@ mod tests {
                 block_public_policy: true,
                 restrict_public_buckets: true,
             }),
-            status: "READY".into(),
+            status: Some("READY".into()),
             regions: vec![crate::snapshot::MrapRegion {
                 bucket: "b1".into(),
                 region: "us-east-1".into(),
@@ -395,10 +395,11 @@ mod tests {
             EndpointScope { account: None, region: "us-east-1".into() },
             Captured::Value(vec![VpcEndpoint {
                 id: "vpce-0123456789abcdef0".into(),
-                endpoint_type: "Interface".into(),
+                endpoint_type: Some("Interface".into()),
                 vpc_id: "vpc-1".into(),
-                service_name: "com.amazonaws.s3-global.accesspoint".into(),
-                state: "available".into(),
+                service_name: Some("com.amazonaws.s3-global.accesspoint".into()),
+                state: Some("available".into()),
+                private_dns_enabled: Some(true),
                 policy_document: Some("{}".into()),
                 owner_id: Some("123456789012".into()),
             }]),

@@ -320,11 +320,10 @@ impl Cycle {
                 Ok(page) => page,
                 Err(e) => return fail(Slot::Endpoints(region), e),
             };
-            kept.extend(
-                page.vpc_endpoints().iter().filter_map(convert::endpoint).filter(|e| {
-                    e.service_name == MRAP_ENDPOINT_SERVICE || self.settings.named_endpoints.contains(&e.id)
-                }),
-            );
+            kept.extend(page.vpc_endpoints().iter().filter_map(convert::endpoint).filter(|e| {
+                e.service_name.as_deref() == Some(MRAP_ENDPOINT_SERVICE)
+                    || self.settings.named_endpoints.contains(&e.id)
+            }));
             token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
             match &token {
                 None => break,

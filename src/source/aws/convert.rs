@@ -34,7 +34,7 @@ pub fn mrap(report: &aws_sdk_s3control::types::MultiRegionAccessPointReport) -> 
             block_public_policy: c.block_public_policy().unwrap_or(false),
             restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
         }),
-        status: report.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        status: report.status().map(|s| s.as_str().to_string()),
         regions,
     })
 }
@@ -79,10 +79,11 @@ pub fn bucket_bpa(c: &aws_sdk_s3::types::PublicAccessBlockConfiguration) -> Publ
 pub fn endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> Option<VpcEndpoint> {
     Some(VpcEndpoint {
         id: e.vpc_endpoint_id()?.to_string(),
-        endpoint_type: e.vpc_endpoint_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+        endpoint_type: e.vpc_endpoint_type().map(|t| t.as_str().to_string()),
         vpc_id: e.vpc_id().unwrap_or_default().to_string(),
-        service_name: e.service_name().unwrap_or_default().to_string(),
-        state: e.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        service_name: e.service_name().map(str::to_string),
+        state: e.state().map(|s| s.as_str().to_string()),
+        private_dns_enabled: e.private_dns_enabled(),
         policy_document: e.policy_document().map(str::to_string),
         owner_id: e.owner_id().map(str::to_string),
     })
@@ -115,6 +116,7 @@ mod tests {
         let m = mrap(&m).unwrap();
         assert_eq!(m.regions[0].bucket, "b1");
         assert_eq!(m.regions[0].bucket_account_id, None);
-        assert_eq!(m.status, "");
+        assert_eq!(m.status, None, "an absent status stays absent, never `\"\"`");
+        assert_eq!(m.public_access_block, None, "an absent Block Public Access stays absent, never all off");
     }
 }
