@@ -7,20 +7,27 @@
 //! report is never exported — and the history, written one transaction per cycle, stays
 //! consistent. A reload request (SIGHUP) re-reads the configuration; a bad one is logged and the
 //! old one kept. A cycle that cannot read its source, or that times out, publishes a report in
-//! which every expectation is `unknown`: stale verdicts are never served as current.
+//! which every expectation is `unknown`: stale verdicts are never served as current. A timed-out
+//! audit is cancelled (it stops between expectations), not left running on the blocking pool.
+//!
+//! Drift and history are measured against the last *known* state ([`crate::baseline`]): a gap
+//! is a `became_unknown` / `known_again` event, never a verdict flip or a finding resolved and
+//! found again; pushed alerts keep firing through it (`export::alerts`).
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-use crate::audit::{AuditOptions, audit};
+use crate::audit::{AuditOptions, audit, audit_until};
+use crate::baseline;
 use crate::config::{self, Config};
-use crate::drift::{self, Drift};
+use crate::drift::Drift;
 use crate::export::alerts::{self, Alert, AlertBook};
 use crate::export::http::{self, Shared};
 use crate::export::metrics::{Metrics, MetricsError};
@@ -50,8 +57,11 @@ struct Daemon {
     shared: Arc<Shared>,
     /// The history database; SQLite calls are blocking, so they run on the blocking pool.
     history: Arc<Mutex<History>>,
-    /// The last published report: drift is measured against it.
+    /// The last published report: what became unknown or known again is measured against it.
     previous: Option<Report>,
+    /// The last known state of every expectation and resource: verdict, policy and finding
+    /// changes are measured against it (and it is what the history keeps across restarts).
+    baseline: Option<Report>,
     alerts: AlertBook,
     /// The `generatorURL` of pushed alerts: `[alertmanager] external_url`, or the bound address.
     generator_url: String,
@@ -73,16 +83,26 @@ pub async fn run(
             .await
             .map_err(|e| DaemonError::Source(SourceSetupError::Unavailable(e.to_string())))??
     };
-    let previous = history.last_report()?;
+    let metrics = Metrics::new()?;
+    let previous = match history.last_report() {
+        Ok(p) => p,
+        // Drift restarts from the first cycle; said and counted, not silently "no report".
+        Err(e) => {
+            metrics.internal_error("history_read");
+            error!(error = %e, "The last recorded report cannot be read; drift starts afresh.");
+            None
+        }
+    };
     if previous.is_some() {
         info!(state = %state_path.display(), "Resuming from the last recorded report.");
     }
     let shared = Arc::new(Shared {
-        metrics: Metrics::new()?,
+        metrics,
         report: RwLock::new(None),
         last_cycle: RwLock::new(None),
         interval: RwLock::new(config.daemon.interval),
         history_path: state_path,
+        history_error: RwLock::new(None),
     });
     let address = config.daemon.listen;
     let listener =
@@ -110,6 +130,7 @@ pub async fn run(
         source,
         shared,
         history: Arc::new(Mutex::new(history)),
+        baseline: previous.clone(),
         previous,
         alerts: AlertBook::default(),
         generator_url,
@@ -192,9 +213,7 @@ impl Daemon {
         {
             warn!("`listen`, `state` and `[alertmanager]` take effect at the next restart.");
         }
-        if let Ok(mut i) = self.shared.interval.write() {
-            *i = new.daemon.interval;
-        }
+        *self.shared.interval.write().unwrap_or_else(PoisonError::into_inner) = new.daemon.interval;
         self.shared.metrics.interval_seconds.set(new.daemon.interval.as_secs_f64());
         info!(expectations = new.expectations.len(), interval = ?new.daemon.interval, "Configuration reloaded.");
         self.config = Arc::new(new);
@@ -207,64 +226,106 @@ impl Daemon {
         let at = Utc::now();
         let config = self.config.clone();
         let source = self.source.clone();
-        let work = async move {
-            let snapshot = match source.capture().await {
-                Ok(s) => s,
-                Err(e) => {
-                    error!(source = %source.location(), error = %e, "The source cannot be read; every expectation is unknown this cycle.");
-                    let mut s = Snapshot::empty();
-                    s.errors.push(SourceError {
-                        api: "Source".into(),
-                        code: "SourceUnavailable".into(),
-                        resource: source.location(),
-                        message: e.to_string(),
-                        request_id: None,
-                    });
-                    s
-                }
-            };
-            let options = AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
-            tokio::task::spawn_blocking(move || {
-                let report = audit(&config, &snapshot, &options);
-                (report, snapshot.errors)
-            })
-            .await
+        // Set when the cycle times out: the audit stops between expectations.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let work = {
+            let cancel = cancel.clone();
+            async move {
+                let snapshot = match source.capture().await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        error!(source = %source.location(), error = %e, "The source cannot be read; every expectation is unknown this cycle.");
+                        let mut s = Snapshot::empty();
+                        s.errors.push(SourceError {
+                            api: "Source".into(),
+                            code: "SourceUnavailable".into(),
+                            resource: source.location(),
+                            message: e.to_string(),
+                            request_id: None,
+                        });
+                        s
+                    }
+                };
+                let options =
+                    AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
+                tokio::task::spawn_blocking(move || {
+                    audit_until(&config, &snapshot, &options, &cancel).map(|report| (report, snapshot.errors))
+                })
+                .await
+            }
         };
         let (report, errors, outcome) = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok((report, errors))) => {
+            Ok(Ok(Some((report, errors)))) => {
                 let degraded = !errors.is_empty() || report.expectations.iter().any(|e| e.status == Status::Unknown);
                 (report, errors, if degraded { "degraded" } else { "ok" })
+            }
+            Ok(Ok(None)) => {
+                error!("The audit was cancelled; every expectation is unknown this cycle.");
+                (self.unknown_report(at, "audit-failed", "the audit was cancelled"), Vec::new(), "failed")
             }
             Ok(Err(e)) => {
                 error!(error = %e, "The audit stopped unexpectedly; every expectation is unknown this cycle.");
                 (self.unknown_report(at, "audit-failed", &e.to_string()), Vec::new(), "failed")
             }
             Err(_) => {
-                error!(timeout = ?timeout, "The cycle timed out; every expectation is unknown this cycle.");
+                cancel.store(true, Ordering::Relaxed);
+                error!(timeout = ?timeout, "The cycle timed out and its audit was cancelled; every expectation is unknown this cycle.");
                 let why = format!("the audit cycle did not finish within {timeout:?}");
                 (self.unknown_report(at, "cycle-timeout", &why), Vec::new(), "timeout")
             }
         };
-        let drift: Option<Drift> = self.previous.as_ref().map(|p| drift::compare(p, &report));
+        // Against the last known state, not the last (possibly unknown) report.
+        let (drift, baseline): (Option<Drift>, Report) = match (&self.previous, &self.baseline) {
+            (Some(p), Some(b)) => {
+                let (d, next) = baseline::drift(p, b, &report);
+                (Some(d), next)
+            }
+            _ => (None, report.clone()),
+        };
         if let Some(d) = &drift {
             alerts::log_drift(d);
         }
 
-        // History: one transaction; a failure is logged and the cycle still publishes.
+        // History: one transaction; a failure is logged, counted and shown, and the cycle still
+        // publishes.
         let history = self.history.clone();
-        let (to_store, drift_store) = (report.clone(), drift.clone());
-        let stored = tokio::task::spawn_blocking(move || match history.lock() {
-            Ok(mut h) => h.record(at, &to_store, drift_store.as_ref()),
-            Err(_) => Ok(()),
+        let metrics = &self.shared.metrics;
+        let (to_store, drift_store) = (baseline.clone(), drift.clone());
+        let stored = tokio::task::spawn_blocking(move || {
+            let history = history.as_ref();
+            let (mut h, poisoned) = match history.lock() {
+                Ok(h) => (h, false),
+                // An earlier writer panicked mid-cycle; SQLite rolled its transaction back, so
+                // the database is as the cycle before left it: write on, but say so.
+                Err(p) => (p.into_inner(), true),
+            };
+            let result = h.record(at, &to_store, drift_store.as_ref());
+            drop(h);
+            if poisoned {
+                history.clear_poison();
+            }
+            (result, poisoned)
         })
         .await;
-        match stored {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => error!(error = %e, "The history could not be written."),
-            Err(e) => error!(error = %e, "The history writer stopped."),
+        let problem = match stored {
+            Ok((Ok(()), false)) => None,
+            Ok((result, true)) => {
+                metrics.internal_error("history_lock");
+                error!(
+                    "The history lock was poisoned by an earlier failure; the database was kept as the last complete cycle left it."
+                );
+                result.err().map(|e| e.to_string())
+            }
+            Ok((Err(e), false)) => Some(e.to_string()),
+            Err(e) => Some(format!("the history writer stopped: {e}")),
+        };
+        if let Some(why) = &problem {
+            let kind = if why.contains("cannot be serialised") { "report_serialize" } else { "history_write" };
+            metrics.internal_error(kind);
+            error!(error = %why, "The history could not be written.");
         }
+        *self.shared.history_error.write().unwrap_or_else(PoisonError::into_inner) = problem;
 
-        let metrics = &self.shared.metrics;
         metrics.observe(&report, drift.as_ref(), &errors);
         metrics.poll_duration_seconds.observe(started.elapsed().as_secs_f64());
         metrics.cycles_total.with_label_values(&[outcome]).inc();
@@ -272,9 +333,7 @@ impl Daemon {
         if complete {
             let now = Utc::now();
             metrics.last_success_timestamp_seconds.set(now.timestamp_millis() as f64 / 1000.0);
-            if let Ok(mut l) = self.shared.last_cycle.write() {
-                *l = Some(now);
-            }
+            *self.shared.last_cycle.write().unwrap_or_else(PoisonError::into_inner) = Some(now);
         }
         if let Some(tx) = &self.alert_tx {
             let batch = self.alerts.batch(&report, at, self.config.daemon.interval, &self.generator_url);
@@ -290,10 +349,9 @@ impl Daemon {
             duration_ms = started.elapsed().as_millis() as u64,
             "Audit cycle complete."
         );
-        if let Ok(mut r) = self.shared.report.write() {
-            *r = Some(Arc::new(report.clone()));
-        }
+        *self.shared.report.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(report.clone()));
         self.previous = Some(report);
+        self.baseline = Some(baseline);
     }
 
     /// A report in which every expectation is unknown, for a cycle that could not run.

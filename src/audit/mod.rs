@@ -5,6 +5,8 @@
 //! unparseable makes what depends on it `unknown` and is itself a finding. Policies are parsed
 //! once per cycle and shared by every expectation.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use chrono::{DateTime, SecondsFormat, Utc};
 
 use crate::config::{Config, ConfigError, Expect, Expectation, Via};
@@ -42,6 +44,23 @@ pub struct BucketOutcome {
 
 /// Runs a whole cycle.
 pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Report {
+    run(config, snapshot, options, &AtomicBool::new(false)).0
+}
+
+/// Runs a whole cycle unless `cancel` is set meanwhile: then it stops between expectations and
+/// returns `None`. The daemon sets it when a cycle times out, so a timed-out audit does not keep
+/// a blocking thread (and the CPU) busy after its result stopped mattering.
+pub fn audit_until(
+    config: &Config,
+    snapshot: &Snapshot,
+    options: &AuditOptions,
+    cancel: &AtomicBool,
+) -> Option<Report> {
+    let (report, cancelled) = run(config, snapshot, options, cancel);
+    (!cancelled).then_some(report)
+}
+
+fn run(config: &Config, snapshot: &Snapshot, options: &AuditOptions, cancel: &AtomicBool) -> (Report, bool) {
     let mut world = World::new(snapshot, config);
     // Expectations are independent: spread them over the cores, keeping their order.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
@@ -54,9 +73,12 @@ pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Re
             .map(|exps| {
                 scope.spawn(move || {
                     exps.iter()
-                        .map(|exp| {
+                        .map_while(|exp| {
+                            if cancel.load(Ordering::Relaxed) {
+                                return None;
+                            }
                             let (report, _, findings) = evaluate(shared, config, exp, options);
-                            (report, findings)
+                            Some((report, findings))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -64,6 +86,7 @@ pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Re
             .collect();
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
+    let cancelled = cancel.load(Ordering::Relaxed);
     let mut expectations = Vec::with_capacity(results.len());
     for (report, findings) in results {
         world.findings.extend(findings);
@@ -73,7 +96,7 @@ pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Re
     findings.sort_by(|a, b| {
         b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.resource.cmp(&b.resource))
     });
-    Report {
+    let report = Report {
         generated_at: options.at.to_rfc3339_opts(SecondsFormat::Secs, true),
         source: options.source.clone(),
         snapshot: Some(SnapshotInfo {
@@ -84,7 +107,8 @@ pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Re
         expectations,
         findings,
         policies: world.policies,
-    }
+    };
+    (report, cancelled)
 }
 
 /// Evaluates one expectation: its report line, every bucket's explanation, and its findings.
@@ -469,6 +493,22 @@ pub fn missing_references(config: &Config, snapshot: &Snapshot) -> Vec<ConfigErr
 mod tests {
     use super::*;
     use BucketDecision::*;
+
+    #[test]
+    fn a_cancelled_audit_stops_and_returns_nothing() {
+        let config =
+            crate::config::load(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/config/mrap-auditor.toml")))
+                .unwrap();
+        let snapshot = crate::source::dir::read(std::path::Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/snapshots/example"
+        )))
+        .unwrap();
+        let options = AuditOptions { at: Utc::now(), source: "snapshot".into(), snapshot_path: None };
+        assert!(audit_until(&config, &snapshot, &options, &AtomicBool::new(true)).is_none());
+        let whole = audit_until(&config, &snapshot, &options, &AtomicBool::new(false)).unwrap();
+        assert_eq!(whole.expectations.len(), config.expectations.len());
+    }
 
     #[test]
     fn verdict_status_failover_tables() {
