@@ -20,7 +20,7 @@ pub enum CaseError {
     Field { path: String, pos: Pos, message: String },
     #[error("{path}: {source}")]
     Policy { path: String, source: PolicyError },
-    #[error("the case is {size} bytes, more than the {limit} bytes read (policies are bounded at 1 MiB)")]
+    #[error("the case is {size} bytes, more than the {limit} bytes read (the bound of one policy document)")]
     TooLarge { size: usize, limit: usize },
 }
 
@@ -95,8 +95,9 @@ impl EvalCase {
 
 /// Parses a case from its JSON text.
 pub fn parse_case(text: &str) -> Result<EvalCase, CaseError> {
-    // A case holds at most a handful of policies, each far below the policy bound.
-    let limit = 4 * crate::policy::parse::MAX_POLICY_BYTES;
+    // A case holds a handful of policies, each limited by AWS to a few KB: a case above the bound
+    // of one policy document holds no policy AWS would, and reading it costs memory and time.
+    let limit = crate::policy::parse::MAX_POLICY_BYTES;
     if text.len() > limit {
         return Err(CaseError::TooLarge { size: text.len(), limit });
     }
