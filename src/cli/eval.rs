@@ -21,6 +21,8 @@ Examples:
   mrap-auditor eval --jsonl cases.jsonl       # one case per line, one decision per line
 
 A case is {\"request\": {...}, \"policies\": {...}}; see README \"Evaluating a single request\".
+With --jsonl every input line gets exactly one output line, in order: a bad line gets
+{\"error\": \"line N: ...\"} and a blank line {\"error\": \"empty line\"}. A case above 1 MiB is refused.
 Exit codes: 0 evaluated (every line, with --jsonl), 64 bad input.")]
 pub struct EvalArgs {
     /// The case file; `-` or nothing reads standard input.
