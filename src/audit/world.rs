@@ -86,6 +86,15 @@ impl<'s> World<'s> {
             through_endpoint,
         };
 
+        if let Some(problem) = snapshot.manifest.problem() {
+            w.findings.insert(finding(
+                Severity::Error,
+                "unreadable-input",
+                "manifest.json",
+                format!("the snapshot's manifest (its account and partition): {problem}; every expectation is unknown"),
+                None,
+            ));
+        }
         if let Some(problem) = snapshot.mraps.problem() {
             w.findings.insert(finding(
                 Severity::Error,
