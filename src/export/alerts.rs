@@ -135,11 +135,14 @@ fn annotations(summary: String, description: String) -> BTreeMap<String, String>
     a
 }
 
+/// An alert's labels (its identity in Alertmanager) or annotations.
+type Labels = BTreeMap<String, String>;
+
 /// Tracks what is firing to build each push: firing alerts, plus those that just resolved.
 #[derive(Debug, Default)]
 pub struct AlertBook {
     /// Label set → when it started firing, and the annotations it was last sent with.
-    firing: BTreeMap<BTreeMap<String, String>, (DateTime<Utc>, BTreeMap<String, String>)>,
+    firing: BTreeMap<Labels, (DateTime<Utc>, Labels)>,
 }
 
 /// Whether the report cannot tell if a firing alert still applies: its expectation is unknown,
