@@ -358,8 +358,10 @@ proptest! {
             "arn:aws:iam::111122223333:role/app", "not a value of any type %%",
         ];
         let mut values: Vec<ContextValue> = singles.iter().map(|v| ContextValue::Single((*v).to_string())).collect();
+        // Not the empty list: an unknown value is a *present* value, and an empty multi-valued
+        // key counts as absent (IAM: "Condition operators", Null).
         values.push(ContextValue::Multi(vec!["a".into(), "b".into()]));
-        values.push(ContextValue::Multi(vec![]));
+        values.push(ContextValue::Multi(vec!["a".into()]));
         for value in values {
             let mut concrete = request.clone();
             concrete.context.insert(key, value.clone());
