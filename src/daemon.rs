@@ -175,6 +175,28 @@ pub async fn run(
     Ok(())
 }
 
+/// Records one cycle; also through a poisoned lock, saying so (`true`). An earlier writer that
+/// panicked mid-cycle left no half transaction (SQLite rolled it back when the transaction
+/// dropped), so the database is as the last complete cycle left it: write on, clear the poison,
+/// and let the caller log and count it — never a silent `Ok` that writes nothing.
+fn record_locked(
+    history: &Mutex<History>,
+    at: DateTime<Utc>,
+    report: &Report,
+    drift: Option<&Drift>,
+) -> (Result<(), HistoryError>, bool) {
+    let (mut h, poisoned) = match history.lock() {
+        Ok(h) => (h, false),
+        Err(p) => (p.into_inner(), true),
+    };
+    let result = h.record(at, report, drift);
+    drop(h);
+    if poisoned {
+        history.clear_poison();
+    }
+    (result, poisoned)
+}
+
 /// The interval plus up to `fraction` of it, so that many auditors do not poll AWS in step.
 fn with_jitter(interval: Duration, fraction: f64) -> Duration {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
@@ -291,22 +313,8 @@ impl Daemon {
         let history = self.history.clone();
         let metrics = &self.shared.metrics;
         let (to_store, drift_store) = (baseline.clone(), drift.clone());
-        let stored = tokio::task::spawn_blocking(move || {
-            let history = history.as_ref();
-            let (mut h, poisoned) = match history.lock() {
-                Ok(h) => (h, false),
-                // An earlier writer panicked mid-cycle; SQLite rolled its transaction back, so
-                // the database is as the cycle before left it: write on, but say so.
-                Err(p) => (p.into_inner(), true),
-            };
-            let result = h.record(at, &to_store, drift_store.as_ref());
-            drop(h);
-            if poisoned {
-                history.clear_poison();
-            }
-            (result, poisoned)
-        })
-        .await;
+        let stored =
+            tokio::task::spawn_blocking(move || record_locked(&history, at, &to_store, drift_store.as_ref())).await;
         let problem = match stored {
             Ok((Ok(()), false)) => None,
             Ok((result, true)) => {
@@ -370,5 +378,38 @@ impl Daemon {
             },
         );
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_history_lock_is_written_through_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = Arc::new(Mutex::new(History::open(&dir.path().join("h.db")).unwrap()));
+        let poisoner = history.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = poisoner.lock().unwrap();
+            panic!("a writer fails while holding the lock");
+        })
+        .join();
+        assert!(history.is_poisoned());
+        let report = Report {
+            generated_at: String::new(),
+            source: "snapshot".into(),
+            snapshot: None,
+            expectations: vec![],
+            findings: vec![],
+            policies: vec![],
+        };
+        let (result, poisoned) = record_locked(&history, Utc::now(), &report, None);
+        assert!(result.is_ok(), "{result:?}");
+        assert!(poisoned, "the caller is told, to log and count it");
+        assert!(!history.is_poisoned(), "the next cycle writes normally");
+        assert!(history.lock().unwrap().last_report().unwrap().is_some(), "the cycle was recorded");
+        let (_, again) = record_locked(&history, Utc::now(), &report, None);
+        assert!(!again);
     }
 }

@@ -396,6 +396,35 @@ mod tests {
     }
 
     #[test]
+    fn records_became_unknown_and_known_again_and_says_when_a_report_is_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let mut h = History::open(&path).unwrap();
+        let mut d = Drift::default();
+        d.became_unknown.push(crate::drift::KnownChange {
+            expectation: Some("e".into()),
+            subject: "m.mrap".into(),
+            status: Some(Status::Violated),
+            detail: "was violated".into(),
+        });
+        d.known_again.push(crate::drift::KnownChange {
+            expectation: None,
+            subject: "arn:aws:s3:::b".into(),
+            status: None,
+            detail: "readable again".into(),
+        });
+        h.record(Utc::now(), &report(Verdict::Allow, "a"), Some(&d)).unwrap();
+        let events = h.events(None, None, 10).unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert!(kinds.contains(&"became_unknown") && kinds.contains(&"known_again"), "{kinds:?}");
+        let became = events.iter().find(|e| e.kind == "became_unknown").unwrap();
+        assert_eq!((became.from.as_deref(), became.to.as_deref()), (Some("violated"), Some("unknown")));
+        h.conn.execute("UPDATE last_report SET report = '{\"not\": \"a report\"}'", []).unwrap();
+        let e = h.last_report().unwrap_err();
+        assert!(e.to_string().contains("the last recorded report cannot be read by this build"), "{e}");
+    }
+
+    #[test]
     fn refuses_a_newer_schema() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
