@@ -345,6 +345,20 @@ pub fn evaluate(
         };
         let (decision, proposed_decision) =
             path::decide(&request, &network, &mrap_facts, &bucket, &caller, proposed.as_ref());
+        for (statement, c) in malformed_values(&decision) {
+            findings.push(finding(
+                Severity::Error,
+                "unreadable-input",
+                &format!("expect.{}.context.{}", exp.name, c.key),
+                format!(
+                    "the request value `{}` of `{}` is not of the form `{}` compares ({statement}); every verdict that needs it is unknown",
+                    c.malformed.as_deref().unwrap_or_default(),
+                    c.key,
+                    c.operator
+                ),
+                Some(format!("give `{}` in the expectation's `context` in the form the operator compares (IAM: Condition operators)", c.key)),
+            ));
+        }
         let report = BucketReport {
             bucket: region.bucket.clone(),
             account: bucket_account.to_string(),
@@ -376,6 +390,16 @@ pub fn evaluate(
     report.summary = summary(&report, &outcomes);
     report.buckets = outcomes.iter().map(|o| o.report.clone()).collect();
     (report, outcomes, findings)
+}
+
+/// The conditions of a decision that met a request value of the wrong form, with the statement.
+fn malformed_values(d: &PathDecision) -> Vec<(String, &crate::eval::condition::ConditionTrace)> {
+    [&d.mrap_request, &d.bucket_request]
+        .into_iter()
+        .flat_map(|e| e.layers.iter())
+        .flat_map(|l| l.statements.iter())
+        .flat_map(|s| s.conditions.iter().filter(|c| c.malformed.is_some()).map(move |c| (s.label(), c)))
+        .collect()
 }
 
 /// An `unreadable-input` finding for a field a listing or description lacks.

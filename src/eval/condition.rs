@@ -27,6 +27,10 @@ pub struct ConditionTrace {
     pub request_values: Option<Vec<String>>,
     pub result: Tri,
     pub reason: String,
+    /// The request value that is not of the form the operator compares (the condition is then
+    /// unknown, never a mismatch); `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<String>,
 }
 
 /// Assumptions a condition relied on, reported once per explanation.
@@ -192,6 +196,7 @@ pub fn trace(cond: &Condition, request: &Request, assumptions: &mut Vec<String>)
     let op = cond.operator.name();
     let found = request.lookup(&cond.key_lower);
     let policy_list = format_list(&cond.raw_values);
+    let mut malformed_value = None;
     let (request_values, reason) = match found {
         None => {
             let reason = if cond.operator.base == BaseOperator::Null {
@@ -219,6 +224,7 @@ pub fn trace(cond: &Condition, request: &Request, assumptions: &mut Vec<String>)
             };
             let malformed = items.iter().find(|i| !well_formed(cond, i));
             let reason = if let (Some(bad), Tri::Unknown) = (malformed, result) {
+                malformed_value = Some(bad.clone());
                 format!(
                     "`{}` = `{bad}`{derived} is not a valid {} value, so `{op}` is unknown (never taken as a mismatch)",
                     cond.key,
@@ -243,6 +249,7 @@ pub fn trace(cond: &Condition, request: &Request, assumptions: &mut Vec<String>)
         request_values,
         result,
         reason,
+        malformed: malformed_value,
     }
 }
 
