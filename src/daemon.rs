@@ -277,7 +277,20 @@ impl Daemon {
             }
         };
         let (report, errors, outcome) = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok(Some((report, errors)))) => {
+            Ok(Ok(Some((mut report, errors)))) => {
+                // The source as a whole could not be read: say why, as a finding of its own.
+                for e in errors.iter().filter(|e| e.code == "SourceUnavailable") {
+                    report.findings.insert(
+                        0,
+                        Finding {
+                            severity: Severity::Error,
+                            code: baseline::UNREADABLE_INPUT.into(),
+                            resource: e.resource.clone(),
+                            message: format!("the source cannot be read: {}; every expectation is unknown", e.message),
+                            fix: None,
+                        },
+                    );
+                }
                 let degraded = !errors.is_empty() || report.expectations.iter().any(|e| e.status == Status::Unknown);
                 (report, errors, if degraded { "degraded" } else { "ok" })
             }

@@ -138,6 +138,10 @@ fn a_source_away_for_two_cycles_resolves_no_page_and_churns_no_history() {
     assert_eq!(kinds("policy_change"), 0, "no policy changed: {events:#?}");
     let about_app = |kind: &str| events.iter().any(|e| e["kind"] == kind && e["expectation"] == APP);
     assert!(about_app("became_unknown"), "{events:#?}");
+    let source_gone = events.iter().any(|e| {
+        e["kind"] == "became_unknown" && e["detail"].as_str().unwrap_or("").contains("the source cannot be read")
+    });
+    assert!(source_gone, "the gap's cause is recorded: {events:#?}");
     assert!(about_app("known_again"), "{events:#?}");
     let app = history["current"].as_array().unwrap().iter().find(|s| s["expectation"] == APP).unwrap().clone();
     assert_eq!(app["status"], "violated", "the last known state");
