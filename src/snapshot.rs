@@ -76,15 +76,18 @@ fn default_partition() -> String {
 }
 
 /// The four Block Public Access settings (S3: "Blocking public access to your Amazon S3 storage").
+///
+/// Each is required when read from a snapshot: the AWS CLI prints all four, and a configuration
+/// that lacks one is unreadable (so what depends on it is unknown), never "that one is off".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicAccessBlock {
-    #[serde(rename = "BlockPublicAcls", default)]
+    #[serde(rename = "BlockPublicAcls")]
     pub block_public_acls: bool,
-    #[serde(rename = "IgnorePublicAcls", default)]
+    #[serde(rename = "IgnorePublicAcls")]
     pub ignore_public_acls: bool,
-    #[serde(rename = "BlockPublicPolicy", default)]
+    #[serde(rename = "BlockPublicPolicy")]
     pub block_public_policy: bool,
-    #[serde(rename = "RestrictPublicBuckets", default)]
+    #[serde(rename = "RestrictPublicBuckets")]
     pub restrict_public_buckets: bool,
 }
 

@@ -437,6 +437,19 @@ mod tests {
         assert!(matches!(&s.bucket_policies["b3"], Captured::AwsError(e) if e.code == "AccessDenied"));
         assert_eq!(s.bucket_policies["b2"], Captured::Value(None));
         assert!(!s.bucket_bpa.contains_key("b9"));
+        // A Block Public Access configuration without one of its four settings is unreadable,
+        // never "that setting is off".
+        fs::write(
+            dir.path().join("s3/get-public-access-block/b1.json"),
+            r#"{"PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true}}"#,
+        )
+        .unwrap();
+        let s = read(dir.path()).unwrap();
+        assert!(
+            matches!(&s.bucket_bpa["b1"], Captured::Invalid(m) if m.contains("missing field `RestrictPublicBuckets`")),
+            "{:?}",
+            s.bucket_bpa["b1"]
+        );
     }
 
     #[test]
