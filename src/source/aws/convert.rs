@@ -28,12 +28,8 @@ pub fn mrap(report: &aws_sdk_s3control::types::MultiRegionAccessPointReport) -> 
         name: name.to_string(),
         alias: alias.to_string(),
         created_at: report.created_at().and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
-        public_access_block: report.public_access_block().map(|c| PublicAccessBlock {
-            block_public_acls: c.block_public_acls().unwrap_or(false),
-            ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-            block_public_policy: c.block_public_policy().unwrap_or(false),
-            restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-        }),
+        // A configuration that lacks a setting is as good as none: unknown (the audit says so).
+        public_access_block: report.public_access_block().and_then(|c| account_bpa(c).ok()),
         status: report.status().map(|s| s.as_str().to_string()),
         regions,
     })
@@ -55,24 +51,40 @@ pub fn route(r: &aws_sdk_s3control::types::MultiRegionAccessPointRoute) -> Resul
     })
 }
 
-/// Account Block Public Access (S3 Control). Unset settings are off, as in AWS.
-pub fn account_bpa(c: &aws_sdk_s3control::types::PublicAccessBlockConfiguration) -> PublicAccessBlock {
-    PublicAccessBlock {
-        block_public_acls: c.block_public_acls().unwrap_or(false),
-        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-        block_public_policy: c.block_public_policy().unwrap_or(false),
-        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+/// The four settings of a Block Public Access configuration; one the response lacks makes it
+/// unreadable (AWS returns all four), never "off".
+fn bpa(settings: [(&str, Option<bool>); 4]) -> Result<PublicAccessBlock, String> {
+    let missing: Vec<&str> = settings.iter().filter(|(_, v)| v.is_none()).map(|(n, _)| *n).collect();
+    if !missing.is_empty() {
+        return Err(format!("the Block Public Access configuration lacks `{}`", missing.join("`, `")));
     }
+    let [a, b, c, d] = settings.map(|(_, v)| v.unwrap_or(false));
+    Ok(PublicAccessBlock {
+        block_public_acls: a,
+        ignore_public_acls: b,
+        block_public_policy: c,
+        restrict_public_buckets: d,
+    })
 }
 
-/// Bucket Block Public Access (S3). Unset settings are off, as in AWS.
-pub fn bucket_bpa(c: &aws_sdk_s3::types::PublicAccessBlockConfiguration) -> PublicAccessBlock {
-    PublicAccessBlock {
-        block_public_acls: c.block_public_acls().unwrap_or(false),
-        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-        block_public_policy: c.block_public_policy().unwrap_or(false),
-        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-    }
+/// Account Block Public Access (S3 Control).
+pub fn account_bpa(c: &aws_sdk_s3control::types::PublicAccessBlockConfiguration) -> Result<PublicAccessBlock, String> {
+    bpa([
+        ("BlockPublicAcls", c.block_public_acls()),
+        ("IgnorePublicAcls", c.ignore_public_acls()),
+        ("BlockPublicPolicy", c.block_public_policy()),
+        ("RestrictPublicBuckets", c.restrict_public_buckets()),
+    ])
+}
+
+/// Bucket Block Public Access (S3).
+pub fn bucket_bpa(c: &aws_sdk_s3::types::PublicAccessBlockConfiguration) -> Result<PublicAccessBlock, String> {
+    bpa([
+        ("BlockPublicAcls", c.block_public_acls()),
+        ("IgnorePublicAcls", c.ignore_public_acls()),
+        ("BlockPublicPolicy", c.block_public_policy()),
+        ("RestrictPublicBuckets", c.restrict_public_buckets()),
+    ])
 }
 
 /// A VPC endpoint of `DescribeVpcEndpoints`; `None` without an id (nothing could name it).
@@ -102,6 +114,23 @@ mod tests {
         assert_eq!(route(&r(0)).unwrap().traffic_dial_percentage, 0);
         assert_eq!(route(&r(101)).unwrap_err(), "route to `b` has `TrafficDialPercentage` 101");
         assert_eq!(route(&r(-1)).unwrap_err(), "route to `b` has `TrafficDialPercentage` -1");
+    }
+
+    #[test]
+    fn a_block_public_access_setting_the_response_lacks_is_unreadable_not_off() {
+        use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
+        let full = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(false)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        assert!(account_bpa(&full).unwrap().restrict_public_buckets);
+        let partial = PublicAccessBlockConfiguration::builder().block_public_acls(true).build();
+        assert_eq!(
+            account_bpa(&partial).unwrap_err(),
+            "the Block Public Access configuration lacks `IgnorePublicAcls`, `BlockPublicPolicy`, `RestrictPublicBuckets`"
+        );
     }
 
     #[test]
