@@ -261,7 +261,13 @@ impl<'s> World<'s> {
             // AWS refuses an endpoint policy without `Principal`; the parser below refuses it too,
             // but this finding says why AWS would (PrivateLink's endpoint-policy considerations).
             for l in crate::policy::refusal::missing_principal(text).unwrap_or_default() {
-                self.findings.insert(finding(l.severity, l.code, resource, format!("{name}: {}", l.message), Some(l.fix)));
+                self.findings.insert(finding(
+                    l.severity,
+                    l.code,
+                    resource,
+                    format!("{name}: {}", l.message),
+                    Some(l.fix),
+                ));
             }
         }
         let normalized = normalize_json(text);

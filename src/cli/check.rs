@@ -86,12 +86,16 @@ pub fn run(args: &CheckArgs) -> Exit {
     };
     let ctx = RenderContext { config: &config_path, preflight: pre.as_ref() };
     let text = match args.format {
-        CheckFormat::Json => match &pre {
-            Some(p) => serde_json::to_string_pretty(&PreflightReport { report: report.clone(), preflight: p.clone() }),
-            None => serde_json::to_string_pretty(&report),
+        CheckFormat::Json => {
+            match &pre {
+                Some(p) => {
+                    serde_json::to_string_pretty(&PreflightReport { report: report.clone(), preflight: p.clone() })
+                }
+                None => serde_json::to_string_pretty(&report),
+            }
+            .unwrap_or_default()
+                + "\n"
         }
-        .unwrap_or_default()
-            + "\n",
         CheckFormat::Text => match &pre {
             Some(p) => format!("{}\n{}", preflight::to_text(p), report::to_text(&report)),
             None => report::to_text(&report),
@@ -141,16 +145,24 @@ pub fn preflight_run(
     edits: &[Edit],
     mut notes: Vec<Note>,
 ) -> (Report, Preflight) {
+    let unmatched = notes.iter().map(|n| n.origin.clone()).collect();
     let overlaid = overlay::apply(world, edits);
     let before = audit(config, world, options);
     let mut after = audit(config, &overlaid.snapshot, options);
     notes.extend(overlaid.notes);
     after.findings.extend(notes.iter().map(Note::finding));
+    for f in after
+        .findings
+        .iter_mut()
+        .filter(|f| f.code == "unreadable-input" && f.message.contains("known only after apply"))
+    {
+        f.fix = Some("the plan does not know this value yet (it refers to something created in the same apply): audit again once it is applied, or plan with the value itself".into());
+    }
     after.findings.sort_by(|a, b| {
         b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.resource.cmp(&b.resource))
     });
     after.findings.dedup();
     let (flips, counts) = preflight::compare(&before, &after);
-    let pre = Preflight { plan: None, changes: overlaid.applied, flips, counts, access_changes: None };
+    let pre = Preflight { plan: None, changes: overlaid.applied, unmatched, flips, counts, access_changes: None };
     (after, pre)
 }

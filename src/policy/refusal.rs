@@ -123,14 +123,22 @@ fn statement_refusals(stmt: &Statement, out: &mut Vec<Lint>) {
                 out.push(refusal(
                     stmt,
                     "endpoint-policy-system-id-wildcard",
-                    format!("{} tests `{}`, a system-generated identifier, with the numeric operator `{op}`", stmt.label(), cond.key),
+                    format!(
+                        "{} tests `{}`, a system-generated identifier, with the numeric operator `{op}`",
+                        stmt.label(),
+                        cond.key
+                    ),
                     "compare the identifier as a string, with `StringEquals` and the full id",
                 ));
             } else if let Some(v) = cond.raw_values.iter().find(|v| unescaped(v).contains(['*', '?'])) {
                 out.push(refusal(
                     stmt,
                     "endpoint-policy-system-id-wildcard",
-                    format!("{} tests `{}`, a system-generated identifier, with the wildcard value `{v}` (`{op}`)", stmt.label(), cond.key),
+                    format!(
+                        "{} tests `{}`, a system-generated identifier, with the wildcard value `{v}` (`{op}`)",
+                        stmt.label(),
+                        cond.key
+                    ),
                     "list the full identifiers with `StringEquals` (or `ForAnyValue:StringEquals`)",
                 ));
             }
@@ -146,12 +154,20 @@ fn statement_refusals(stmt: &Statement, out: &mut Vec<Lint>) {
                 ));
             }
         }
-        if matches!(cond.operator.base, BaseOperator::ArnEquals | BaseOperator::ArnLike | BaseOperator::ArnNotEquals | BaseOperator::ArnNotLike) {
-            if let Some((v, account)) = cond.raw_values.iter().find_map(|v| partial_account_wildcard(v).map(|a| (v, a))) {
+        if matches!(
+            cond.operator.base,
+            BaseOperator::ArnEquals | BaseOperator::ArnLike | BaseOperator::ArnNotEquals | BaseOperator::ArnNotLike
+        ) {
+            if let Some((v, account)) = cond.raw_values.iter().find_map(|v| partial_account_wildcard(v).map(|a| (v, a)))
+            {
                 out.push(refusal(
                     stmt,
                     "endpoint-policy-partial-account-wildcard",
-                    format!("{}: the ARN `{v}` of `{}` has the account `{account}`, an account id and a wildcard at once", stmt.label(), cond.key),
+                    format!(
+                        "{}: the ARN `{v}` of `{}` has the account `{account}`, an account id and a wildcard at once",
+                        stmt.label(),
+                        cond.key
+                    ),
                     "use a full account id or `*` alone in the account field",
                 ));
             }
@@ -163,7 +179,10 @@ fn statement_refusals(stmt: &Statement, out: &mut Vec<Lint>) {
         out.push(refusal(
             stmt,
             "endpoint-policy-partial-account-wildcard",
-            format!("{}: the resource `{raw}` has the account `{account}`, an account id and a wildcard at once", stmt.label()),
+            format!(
+                "{}: the resource `{raw}` has the account `{account}`, an account id and a wildcard at once",
+                stmt.label()
+            ),
             "use a full account id or `*` alone in the account field",
         ));
     }
@@ -244,7 +263,7 @@ mod tests {
             (r#"{"StringLike":{"aws:PrincipalTag/team":"*"}}"#, &["endpoint-policy-short-wildcard"]),
             (r#"{"StringLike":{"aws:PrincipalTag/team":"abcdef*?ghijkl"}}"#, &[]),
             (r#"{"StringLike":{"aws:PrincipalTag/team":"abc*defgh?jk"}}"#, &["endpoint-policy-short-wildcard"]),
-            (r#"{"StringEquals":{"aws:PrincipalTag/team":"a*"}}"#, &[], ),
+            (r#"{"StringEquals":{"aws:PrincipalTag/team":"a*"}}"#, &[]),
             (r#"{"StringLike":{"aws:PrincipalTag/team":"x${*}y"}}"#, &[]),
         ];
         for (cond, want) in cases {
@@ -274,7 +293,8 @@ mod tests {
         assert_eq!(lints.len(), 1);
         assert_eq!(lints[0].code, "endpoint-policy-without-principal");
         assert!(lints[0].message.starts_with("statement 0 (`A`) has no `Principal`"), "{}", lints[0].message);
-        let with = r#"{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"*"}}"#;
+        let with =
+            r#"{"Statement":{"Effect":"Allow","NotPrincipal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"*"}}"#;
         assert_eq!(missing_principal(with).unwrap(), vec![]);
         assert!(missing_principal("{not json").is_none());
     }

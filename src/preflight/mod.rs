@@ -146,6 +146,9 @@ pub struct Preflight {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
     pub changes: Vec<AppliedChange>,
+    /// Planned resources that could not be matched to the world (an identity known only after
+    /// apply): reported as `plan-resource-not-audited` findings too.
+    pub unmatched: Vec<Origin>,
     pub flips: Vec<Flip>,
     pub counts: Counts,
     /// `None` until the access map is computed (see [`AccessChange`]).
@@ -278,7 +281,11 @@ pub fn to_text(p: &Preflight) -> String {
     let _ = writeln!(out, "changes ({}):", p.changes.len());
     for ch in &p.changes {
         let world = if ch.in_world { "" } else { "  [not in the audited world]" };
-        let _ = writeln!(out, "  {:<8} {}  {} {}: {}{world}", ch.origin.action, ch.origin.address, ch.kind, ch.resource, ch.effect);
+        let _ = writeln!(
+            out,
+            "  {:<8} {}  {} {}: {}{world}",
+            ch.origin.action, ch.origin.address, ch.kind, ch.resource, ch.effect
+        );
     }
     out
 }
@@ -292,6 +299,7 @@ mod tests {
         let p = Preflight {
             plan: None,
             changes: vec![],
+            unmatched: vec![],
             flips: vec![],
             counts: Counts { breaks: 1, fixes: 0, unknown: 2, widens: 0, narrows: 1 },
             access_changes: None,

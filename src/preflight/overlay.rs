@@ -80,6 +80,11 @@ pub fn parse_overlay(arg: &str) -> Result<OverlaySpec, String> {
 fn read_bpa(text: &str) -> Result<PublicAccessBlock, String> {
     let v: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let inner = v.get("PublicAccessBlockConfiguration").cloned().unwrap_or(v);
+    const KEYS: [&str; 4] = ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"];
+    let Some(obj) = inner.as_object() else { return Err("expected an object".into()) };
+    if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err(format!("unknown setting `{k}` (expected {})", KEYS.join(", ")));
+    }
     serde_json::from_value(inner).map_err(|e| e.to_string())
 }
 
@@ -153,8 +158,9 @@ pub fn apply(base: &Snapshot, edits: &[Edit]) -> Overlaid {
     let partition = base.partition().to_string();
     let owner = base.account_id().map(str::to_string);
     let mut last: BTreeMap<(&'static str, String), &Origin> = BTreeMap::new();
-    let bucket_in_world =
-        |s: &Snapshot, b: &str| s.mraps.value().is_some_and(|ms| ms.iter().any(|m| m.regions.iter().any(|r| r.bucket == b)));
+    let bucket_in_world = |s: &Snapshot, b: &str| {
+        s.mraps.value().is_some_and(|ms| ms.iter().any(|m| m.regions.iter().any(|r| r.bucket == b)))
+    };
     for edit in edits {
         let (kind, resource, effect, in_world) = match &edit.change {
             Change::BucketPolicy { bucket, policy } => {
@@ -235,7 +241,11 @@ pub fn apply(base: &Snapshot, edits: &[Edit]) -> Overlaid {
                 };
                 let in_world = s.account_bpa.contains_key(&account) || owner.as_deref() == Some(account.as_str());
                 s.account_bpa.insert(account.clone(), captured(bpa));
-                let effect = effect_of(bpa, "sets the account's Block Public Access", "removes the account's Block Public Access");
+                let effect = effect_of(
+                    bpa,
+                    "sets the account's Block Public Access",
+                    "removes the account's Block Public Access",
+                );
                 ("account-bpa", account, effect, in_world)
             }
         };
@@ -288,9 +298,9 @@ fn unknown_reason(change: &Change) -> Option<&str> {
         }
     }
     match change {
-        Change::BucketPolicy { policy, .. } | Change::MrapPolicy { policy, .. } | Change::EndpointPolicy { policy, .. } => {
-            why(policy)
-        }
+        Change::BucketPolicy { policy, .. }
+        | Change::MrapPolicy { policy, .. }
+        | Change::EndpointPolicy { policy, .. } => why(policy),
         Change::BucketBpa { bpa, .. } | Change::AccountBpa { bpa, .. } => why(bpa),
         Change::EndpointDeleted { .. } => None,
     }
@@ -303,22 +313,33 @@ mod tests {
     #[test]
     fn overlay_arguments() {
         let ok = parse_overlay("bucket-policy:doc-examplebucket1=fixed.json").unwrap();
-        assert_eq!((ok.kind, ok.name.as_str(), ok.file.as_str()), (OverlayKind::BucketPolicy, "doc-examplebucket1", "fixed.json"));
+        assert_eq!(
+            (ok.kind, ok.name.as_str(), ok.file.as_str()),
+            (OverlayKind::BucketPolicy, "doc-examplebucket1", "fixed.json")
+        );
         let e = parse_overlay("endpoint-policy:vpce-0a1b=dir/a=b.json").unwrap();
         assert_eq!((e.name.as_str(), e.file.as_str()), ("vpce-0a1b", "dir/a=b.json"));
         for bad in ["bucket-policy:b1", "bucket:b1=f.json", "bucket-policy:=f.json", "bucket-policy:b1=", "nothing"] {
             assert_eq!(
                 parse_overlay(bad).unwrap_err(),
-                format!("`--overlay {bad}`: expected KIND:NAME=FILE with KIND one of bucket-policy, mrap-policy, endpoint-policy, bucket-bpa, account-bpa"),
+                format!(
+                    "`--overlay {bad}`: expected KIND:NAME=FILE with KIND one of bucket-policy, mrap-policy, endpoint-policy, bucket-bpa, account-bpa"
+                ),
             );
         }
     }
 
     #[test]
     fn block_public_access_shapes() {
-        let cli = read_bpa(r#"{"PublicAccessBlockConfiguration":{"BlockPublicAcls":true,"RestrictPublicBuckets":true}}"#).unwrap();
+        let cli =
+            read_bpa(r#"{"PublicAccessBlockConfiguration":{"BlockPublicAcls":true,"RestrictPublicBuckets":true}}"#)
+                .unwrap();
         assert!(cli.block_public_acls && cli.restrict_public_buckets && !cli.block_public_policy);
         assert!(read_bpa(r#"{"BlockPublicPolicy":true}"#).unwrap().block_public_policy);
         assert!(read_bpa("[1]").is_err());
+        assert_eq!(
+            read_bpa(r#"{"Version":"2012-10-17"}"#).unwrap_err(),
+            "unknown setting `Version` (expected BlockPublicAcls, IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets)"
+        );
     }
 }

@@ -36,7 +36,8 @@ fn esc(s: &str) -> String {
 
 enum Outcome {
     Pass,
-    Failure(String),
+    /// The failure's `type` and message.
+    Failure(&'static str, String),
     Error(String),
     Skipped(String),
 }
@@ -73,7 +74,7 @@ fn bucket_case(e: &ExpectationReport, b: &BucketReport) -> Case {
         Outcome::Error(what.clone())
     } else if contradicts(e.expect, b.decision) {
         match b.route {
-            RouteRole::Active => Outcome::Failure(what.clone()),
+            RouteRole::Active => Outcome::Failure("violated", what.clone()),
             RouteRole::Passive => Outcome::Skipped(format!("passive bucket, failover not ready: {what}")),
         }
     } else {
@@ -86,7 +87,9 @@ fn write_case(xml: &mut String, c: &Case) {
     let _ = write!(xml, "    <testcase name=\"{}\" classname=\"{}\" time=\"0\"", esc(&c.name), esc(&c.classname));
     let body = match &c.outcome {
         Outcome::Pass => String::new(),
-        Outcome::Failure(m) => format!("      <failure message=\"{}\" type=\"violated\">{}</failure>\n", esc(m), esc(m)),
+        Outcome::Failure(kind, m) => {
+            format!("      <failure message=\"{}\" type=\"{kind}\">{}</failure>\n", esc(m), esc(m))
+        }
         Outcome::Error(m) => format!("      <error message=\"{}\" type=\"unknown\">{}</error>\n", esc(m), esc(m)),
         Outcome::Skipped(m) => format!("      <skipped message=\"{}\"/>\n", esc(m)),
     };
@@ -98,7 +101,7 @@ fn write_case(xml: &mut String, c: &Case) {
 
 fn write_suite(xml: &mut String, name: &str, cases: &[Case], timestamp: &str) {
     let count = |f: fn(&Outcome) -> bool| cases.iter().filter(|c| f(&c.outcome)).count();
-    let failures = count(|o| matches!(o, Outcome::Failure(_)));
+    let failures = count(|o| matches!(o, Outcome::Failure(..)));
     let errors = count(|o| matches!(o, Outcome::Error(_)));
     let skipped = count(|o| matches!(o, Outcome::Skipped(_)));
     let _ = writeln!(
@@ -119,12 +122,13 @@ pub fn to_junit(report: &Report, ctx: &RenderContext<'_>) -> String {
     let mut suites: Vec<(String, Vec<Case>)> = Vec::new();
     for e in &report.expectations {
         let cases: Vec<Case> = if e.buckets.is_empty() {
-            let why = if e.summary.is_empty() { format!("{} is {}", e.name, e.status.name()) } else { e.summary.clone() };
+            let why =
+                if e.summary.is_empty() { format!("{} is {}", e.name, e.status.name()) } else { e.summary.clone() };
             vec![Case {
                 name: e.name.clone(),
                 classname: format!("{}.{}", e.mrap, e.name),
                 outcome: match e.status {
-                    Status::Violated => Outcome::Failure(why.clone()),
+                    Status::Violated => Outcome::Failure("violated", why.clone()),
                     Status::Unknown => Outcome::Error(why.clone()),
                     Status::Holds => Outcome::Pass,
                 },
@@ -149,7 +153,11 @@ pub fn to_junit(report: &Report, ctx: &RenderContext<'_>) -> String {
             Case {
                 name: format!("{} {}", f.code, f.resource),
                 classname: format!("findings.{}", f.code),
-                outcome: if f.severity == Severity::Error { Outcome::Failure(text.clone()) } else { Outcome::Pass },
+                outcome: if f.severity == Severity::Error {
+                    Outcome::Failure("finding", text.clone())
+                } else {
+                    Outcome::Pass
+                },
                 out: format!("{}: {text}", f.severity.name()),
             }
         })
@@ -157,7 +165,7 @@ pub fn to_junit(report: &Report, ctx: &RenderContext<'_>) -> String {
     suites.push(("findings".to_string(), findings));
 
     let all: Vec<&Case> = suites.iter().flat_map(|(_, c)| c.iter()).collect();
-    let failures = all.iter().filter(|c| matches!(c.outcome, Outcome::Failure(_))).count();
+    let failures = all.iter().filter(|c| matches!(c.outcome, Outcome::Failure(..))).count();
     let errors = all.iter().filter(|c| matches!(c.outcome, Outcome::Error(_))).count();
     let skipped = all.iter().filter(|c| matches!(c.outcome, Outcome::Skipped(_))).count();
     let name = match ctx.preflight.and_then(|p| p.plan.as_deref()) {

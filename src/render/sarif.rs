@@ -25,11 +25,9 @@ fn level(s: Severity) -> &'static str {
 
 fn status_rule(s: Status) -> (&'static str, &'static str, &'static str) {
     match s {
-        Status::Violated => (
-            "expectation-violated",
-            "error",
-            "A bucket the MRAP routes to answers differently from the expectation",
-        ),
+        Status::Violated => {
+            ("expectation-violated", "error", "A bucket the MRAP routes to answers differently from the expectation")
+        }
         Status::Unknown => (
             "expectation-unknown",
             "warning",
@@ -58,10 +56,14 @@ fn location(file: &str, logical: &str, kind: &str) -> Value {
 
 /// Where a finding's resource lives: the plan resource that changes it, or the snapshot file.
 fn finding_location(f: &Finding, report: &Report, ctx: &RenderContext<'_>) -> Value {
-    if let Some(ch) = ctx.preflight.and_then(|p| {
-        p.changes.iter().rev().find(|c| c.resource == f.resource || c.origin.address == f.resource)
-    }) {
+    if let Some(ch) = ctx
+        .preflight
+        .and_then(|p| p.changes.iter().rev().find(|c| c.resource == f.resource || c.origin.address == f.resource))
+    {
         return location(&ch.origin.file, &ch.origin.address, "resource");
+    }
+    if let Some(o) = ctx.preflight.and_then(|p| p.unmatched.iter().find(|o| o.address == f.resource)) {
+        return location(&o.file, &o.address, "resource");
     }
     let snapshot_dir = (report.source == "snapshot").then(|| report.snapshot.as_ref()?.path.clone()).flatten();
     let Some(dir) = snapshot_dir else {
