@@ -108,7 +108,10 @@ pub fn run(args: &CheckArgs) -> Exit {
 }
 
 /// The plan's and the overlays' edits, or `None` without either.
-fn read_change(args: &CheckArgs) -> Result<Option<(Vec<Edit>, Vec<Note>)>, Exit> {
+/// The edits of a change, and what could not be turned into edits.
+type ReadChange = (Vec<Edit>, Vec<Note>);
+
+fn read_change(args: &CheckArgs) -> Result<Option<ReadChange>, Exit> {
     if args.plan.is_none() && args.overlay.is_empty() {
         return Ok(None);
     }

@@ -89,7 +89,7 @@ pub fn wildcards_well_anchored(value: &str) -> bool {
 
 /// An ARN whose account field mixes digits and a wildcard (`1111*`).
 fn partial_account_wildcard(arn: &str) -> Option<String> {
-    let account = arn.splitn(6, ':').nth(4)?;
+    let account = arn.split(':').nth(4)?;
     let has_wild = account.contains(['*', '?']);
     let has_digit = account.chars().any(|c| c.is_ascii_digit());
     (has_wild && has_digit).then(|| account.to_string())
