@@ -149,6 +149,12 @@ fn every_resource_type_and_action() {
             &["plan-value-unknown", "plan-resource-not-audited", "unreadable-input"],
         ),
         ("planned-values-only", 0, &["update bucket-policy arn:aws:s3:::doc-examplebucket1"], &[]),
+        (
+            "unknown-endpoint-policy",
+            1,
+            &["update endpoint-policy vpce-0a1b2c3d4e5f60718"],
+            &["plan-value-unknown", "unreadable-input"],
+        ),
     ];
     for (name, exit, changes, want_codes) in cases {
         let (code, r) = preflight_json(name, &[]);
@@ -200,6 +206,17 @@ fn what_each_plan_shape_does_to_the_world() {
     let text = out(&run(&["check", "--at", AT, "--plan", &plan("unknown-after-apply")]));
     assert!(text.contains("[not in the audited world]"), "{text}");
     assert!(text.contains("the new endpoint's id is known only after apply"), "{text}");
+    // An endpoint policy known only after apply: on the corrected seed every bucket is unknown
+    // through that endpoint (exit 2), and the finding says to audit after apply, not to fix
+    // permissions. (On the bundled example bucket 1's known deny still makes it violated.)
+    let (code, r) =
+        preflight_json("unknown-endpoint-policy", &["--config", "tests/fixtures/seed-corrected/mrap-auditor.toml"]);
+    assert_eq!(code, Some(2));
+    let app = expectation(&r, "app-reads-reports");
+    assert!(app["buckets"].as_array().unwrap().iter().all(|b| b["decision"] == "unknown"), "{app:#}");
+    assert_eq!(r["preflight"]["flips"][0]["effect"], "unknown");
+    let f = r["findings"].as_array().unwrap().iter().find(|f| f["code"] == "unreadable-input").unwrap();
+    assert!(f["fix"].as_str().unwrap().contains("audit again once it is applied"), "{f:#}");
     // Replacing the endpoint: the old id is gone, so the expectation's endpoint no longer exists.
     let (_, r) = preflight_json("replace-endpoint", &[]);
     let app = expectation(&r, "app-reads-reports");
@@ -410,6 +427,18 @@ fn sarif_is_valid_and_points_at_the_plan() {
     for file in [&plain_file, &pre_file, &refused_file] {
         check_jsonschema(&python, &["--schemafile", &schema, file]);
     }
+    // The validator does fail on what the schema forbids (a level SARIF does not have).
+    let bad = std::path::Path::new(&plain_file).with_file_name("bad.sarif");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&plain_file).unwrap().replacen("\"level\": \"error\"", "\"level\": \"fatal\"", 1),
+    )
+    .unwrap();
+    let o = Command::new(&python)
+        .args(["-m", "check_jsonschema", "--schemafile", &schema, bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!o.status.success(), "the schema accepted level `fatal`: {}", out(&o));
 }
 
 fn junit_of(args: &[&str]) -> String {
@@ -465,6 +494,15 @@ fn junit_parses_and_says_what_failed() {
             .unwrap()
             .contains("pre-flight of tests/fixtures/plans/unknown-after-apply.json")
     );
+    // A passive bucket that would fail after a failover is skipped with why, not a failure.
+    let xml = junit_of(&["--config", "tests/fixtures/broken-passive-bucket/mrap-auditor.toml"]);
+    let doc = roxmltree::Document::parse(&xml).unwrap();
+    let case = doc
+        .descendants()
+        .find(|n| n.has_tag_name("testcase") && n.attribute("name") == Some("app-reads-reports / doc-examplebucket2"))
+        .unwrap();
+    let skipped = case.children().find(|n| n.has_tag_name("skipped")).unwrap();
+    assert!(skipped.attribute("message").unwrap().starts_with("passive bucket, failover not ready"), "{xml}");
     // A fixed world: nothing fails.
     let xml = junit_of(&["--plan", &plan("fix-seed-bucket-policy")]);
     let doc = roxmltree::Document::parse(&xml).unwrap();

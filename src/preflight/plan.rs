@@ -4,7 +4,8 @@
 //! What is read, per resource type (the AWS provider's argument names):
 //! - `aws_s3_bucket_policy`: `bucket`, `policy`;
 //! - `aws_s3control_multi_region_access_point_policy`: `details[0].name`, `details[0].policy`
-//!   (after apply it becomes the Established policy);
+//!   (after apply it becomes the Established policy). Its delete changes nothing in AWS (S3
+//!   Control has no delete for MRAP policies; the provider's delete is a no-op): reported;
 //! - `aws_vpc_endpoint`: `id`, `policy`; `aws_vpc_endpoint_policy`: `vpc_endpoint_id`, `policy`.
 //!   Both can set the same endpoint's policy: `aws_vpc_endpoint_policy` refers to the endpoint,
 //!   so Terraform applies it after the endpoint, and it wins; between two of the same kind the
@@ -17,7 +18,7 @@
 //! or a replacement), `change.after`, and `change.after_unknown` (a `true` at or above an
 //! attribute means it is known only after apply). Resources of `planned_values` (root module and
 //! every `child_modules`, recursively) that `resource_changes` lacks are read from their
-//! `values` (where an absent attribute is one known only after apply). Unknown properties are
+//! `values` (where an absent or null attribute is taken as known only after apply). Unknown properties are
 //! ignored, and a `format_version` other than 1.x is refused, as the format's compatibility
 //! promise asks.
 
@@ -136,12 +137,15 @@ impl Resource<'_> {
                 }
                 false
             }
+            // `planned_values` omits an unknown attribute and writes an unknown element of a
+            // list or block as `null` (Terraform's `jsonplan` "omitUnknowns"): absent or null
+            // is unknown here, fail closed.
             None => {
                 let mut at = self.after;
                 for s in path {
                     match step(at, *s) {
+                        Some(Value::Null) | None => return true,
                         Some(next) => at = next,
-                        None => return true,
                     }
                 }
                 false
@@ -281,6 +285,15 @@ fn unmatched(r: &Resource<'_>, file: &str, what: &str) -> Note {
     }
 }
 
+/// An empty endpoint policy is no policy: the AWS provider then calls `ModifyVpcEndpoint` with
+/// `ResetPolicy`, which restores the default full-access policy.
+fn endpoint_policy(p: Planned<Option<String>>) -> Planned<Option<String>> {
+    match p {
+        Planned::Known(Some(text)) if text.trim().is_empty() => Planned::Known(None),
+        other => other,
+    }
+}
+
 fn read_resource(r: &Resource<'_>, file: &str, out: &mut PlanRead) {
     let origin = r.origin(file);
     let deleted = r.action == Action::Delete;
@@ -300,11 +313,19 @@ fn read_resource(r: &Resource<'_>, file: &str, out: &mut PlanRead) {
                 out.notes.push(unmatched(r, file, "the MRAP name (`details[0].name`)"));
                 return;
             };
-            let policy = if deleted {
-                Planned::Known(None)
-            } else {
-                r.string(&[Step::Key("details"), Step::Index(0), Step::Key("policy")], "details[0].policy")
-            };
+            if deleted {
+                // S3 Control has no API to delete an MRAP policy, and the AWS provider's delete
+                // of this resource is a no-op (`schema.NoopContext`): the policy stays.
+                out.notes.push(Note {
+                    origin: r.origin(file),
+                    severity: Severity::Warning,
+                    code: "plan-delete-keeps-policy",
+                    resource: mrap,
+                    message: "destroying this resource only removes it from the Terraform state: S3 has no API to delete a Multi-Region Access Point policy, so the current policy stays in force".into(),
+                });
+                return;
+            }
+            let policy = r.string(&[Step::Key("details"), Step::Index(0), Step::Key("policy")], "details[0].policy");
             push(Change::MrapPolicy { mrap, policy });
         }
         "aws_vpc_endpoint" => {
@@ -320,14 +341,22 @@ fn read_resource(r: &Resource<'_>, file: &str, out: &mut PlanRead) {
                 out.notes.push(unmatched(r, file, "the new endpoint's id"));
                 return;
             };
-            push(Change::EndpointPolicy { endpoint, policy: r.string(&[Step::Key("policy")], "policy") });
+            push(Change::EndpointPolicy {
+                endpoint,
+                policy: endpoint_policy(r.string(&[Step::Key("policy")], "policy")),
+            });
         }
         "aws_vpc_endpoint_policy" => {
             let Some(endpoint) = r.identity(&[Step::Key("vpc_endpoint_id")]) else {
                 out.notes.push(unmatched(r, file, "`vpc_endpoint_id`"));
                 return;
             };
-            let policy = if deleted { Planned::Known(None) } else { r.string(&[Step::Key("policy")], "policy") };
+            // The provider's delete resets the endpoint to the default policy (`ResetPolicy`).
+            let policy = if deleted {
+                Planned::Known(None)
+            } else {
+                endpoint_policy(r.string(&[Step::Key("policy")], "policy"))
+            };
             push(Change::EndpointPolicy { endpoint, policy });
         }
         "aws_s3_bucket_public_access_block" => {
@@ -390,6 +419,23 @@ mod tests {
         assert_eq!(r.edits[1].origin.action, "delete");
         assert_eq!(r.notes.len(), 1);
         assert_eq!(r.notes[0].origin.address, "aws_s3_bucket_policy.c");
+    }
+
+    #[test]
+    fn mrap_policy_deletes_keep_the_policy_and_empty_endpoint_policies_reset() {
+        let r = plan(
+            r#"{"address":"aws_s3control_multi_region_access_point_policy.p","mode":"managed","type":"aws_s3control_multi_region_access_point_policy","name":"p",
+                "change":{"actions":["delete"],"before":{"details":[{"name":"doc-example-mrap","policy":"{}"}]},"after":null,"after_unknown":{}}},
+               {"address":"aws_vpc_endpoint_policy.e","mode":"managed","type":"aws_vpc_endpoint_policy","name":"e",
+                "change":{"actions":["update"],"before":{},"after":{"vpc_endpoint_id":"vpce-1","policy":""},"after_unknown":{}}}"#,
+        );
+        assert_eq!(r.notes.len(), 1);
+        assert_eq!((r.notes[0].code, r.notes[0].resource.as_str()), ("plan-delete-keeps-policy", "doc-example-mrap"));
+        assert_eq!(r.edits.len(), 1);
+        assert_eq!(
+            r.edits[0].change,
+            Change::EndpointPolicy { endpoint: "vpce-1".into(), policy: Planned::Known(None) }
+        );
     }
 
     #[test]
