@@ -37,6 +37,50 @@ fn status_rule(s: Status) -> (&'static str, &'static str, &'static str) {
     }
 }
 
+/// The title of a finding code's rule (code scanning shows it as the alert's title).
+fn describe(code: &str) -> &'static str {
+    match code {
+        "object-action-on-bucket-arn" => {
+            "Object actions granted or denied on a bucket or MRAP ARN without `/*`: they match no object"
+        }
+        "arn-never-matches" => {
+            "An ARN that can never match (placeholder bucket name, MRAP ARN with a region or another account)"
+        }
+        "source-ip-deny-through-endpoint" => {
+            "A Deny on `aws:SourceIp` that every request through an interface endpoint hits"
+        }
+        "source-ip-allow-through-endpoint" => {
+            "An Allow on `aws:SourceIp` that no request through an interface endpoint meets"
+        }
+        "bucket-not-in-mrap" => "A grant on a bucket outside the policy's own bucket or the MRAP",
+        "bucket-arn-in-mrap-policy" => "A bucket ARN in an MRAP policy, which MRAP requests never match",
+        "public-policy" => "A public bucket or MRAP policy",
+        "invalid-policy" => "A policy document that is not valid: what depends on it is unknown",
+        "unreadable-input" => "An input that could not be read or is not known: what depends on it is unknown",
+        "endpoint-cannot-reach-mrap" => "An endpoint that cannot reach a Multi-Region Access Point",
+        "mrap-not-ready" => "A Multi-Region Access Point that is not READY",
+        "mrap-not-found" => "An expectation names an MRAP the world does not have",
+        "routes-unreadable" => "The MRAP's routes could not be read: every bucket is treated as active",
+        "endpoint-policy-without-principal" => "AWS refuses this endpoint policy: it has no Principal element",
+        "endpoint-policy-system-id-wildcard" => {
+            "AWS refuses this endpoint policy: a wildcard or numeric operator on a system-generated identifier key"
+        }
+        "endpoint-policy-short-wildcard" => {
+            "AWS refuses this endpoint policy: a wildcard without six consecutive characters before or after it"
+        }
+        "endpoint-policy-partial-account-wildcard" => {
+            "AWS refuses this endpoint policy: an ARN account field with an account id and a wildcard"
+        }
+        "plan-resource-not-audited" => {
+            "A planned change no expectation reaches (a new resource, or one known only after apply)"
+        }
+        "plan-value-unknown" => "A planned value known only after apply: what depends on it is unknown",
+        "plan-conflicting-changes" => "Two planned resources change the same policy",
+        "plan-delete-keeps-policy" => "Destroying this resource leaves its policy in force",
+        _ => "A finding of mrap-auditor",
+    }
+}
+
 /// A relative or absolute path as a SARIF `uri-reference` (spaces and `%` escaped).
 fn uri(path: &str) -> String {
     path.replace('%', "%25").replace(' ', "%20")
@@ -146,8 +190,7 @@ pub fn to_sarif(report: &Report, ctx: &RenderContext<'_>) -> Value {
         results.push(result);
     }
     for f in &report.findings {
-        let first_sentence = f.message.split(": ").next().unwrap_or(&f.message);
-        let index = rule_index(&f.code, level(f.severity), first_sentence, f.fix.as_deref());
+        let index = rule_index(&f.code, level(f.severity), describe(&f.code), f.fix.as_deref());
         let mut text = f.message.clone();
         if let Some(fix) = &f.fix {
             text.push_str(&format!(" (fix: {fix})"));
