@@ -558,3 +558,13 @@ fn ci_examples_parse_and_call_flags_that_exist() {
         serde_norway::from_str(&std::fs::read_to_string(root().join("deploy/ci/gitlab-ci.yml")).unwrap()).unwrap();
     assert_eq!(gl["mrap-auditor-preflight"]["artifacts"]["reports"]["junit"], "mrap-auditor.xml");
 }
+
+#[test]
+fn the_readme_example_is_what_the_binary_prints() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let after = readme.split("policy its `/*`:\n\n```\n").nth(1).expect("the README's pre-flight example");
+    let block = after.split("\n```").next().unwrap();
+    let printed = out(&run(&["check", "--at", AT, "--plan", &plan("fix-seed-bucket-policy")]));
+    let lead: Vec<&str> = printed.lines().take(block.lines().count()).collect();
+    assert_eq!(lead.join("\n"), block);
+}
