@@ -14,6 +14,9 @@
 //! - "the account portion of the ARN can include an account ID or a wildcard character, but not
 //!   both" (`endpoint-policy-partial-account-wildcard`).
 //!
+//! A policy saved before AWS enforced the wildcard rules (mid-2024) may still be in force; on a
+//! captured world the lints then say that any change to it will be refused until it is fixed.
+//!
 //! The size limit (20,480 characters) and the bucket-policy rules are elsewhere (fail-closed
 //! lints). Statement-level only: these rules say nothing about what the policy allows.
 
@@ -110,7 +113,9 @@ fn refusal(stmt: &Statement, code: &'static str, message: String, fix: &str) -> 
         code,
         statement: Some(stmt.index),
         sid: stmt.sid.clone(),
-        message: format!("{message}; AWS refuses to save this endpoint policy ({ENDPOINT_POLICY_PAGE})"),
+        message: format!(
+            "{message}; AWS refuses to save an endpoint policy like this: `ModifyVpcEndpoint`, and so `terraform apply`, fails ({ENDPOINT_POLICY_PAGE})"
+        ),
         fix: fix.to_string(),
     }
 }
@@ -216,7 +221,7 @@ pub fn missing_principal(text: &str) -> Option<Vec<Lint>> {
                 code: "endpoint-policy-without-principal",
                 statement: Some(index),
                 sid,
-                message: format!("{label} has no `Principal`; an endpoint policy must contain a Principal element, and AWS refuses to save one without it ({ENDPOINT_POLICY_PAGE})"),
+                message: format!("{label} has no `Principal`; an endpoint policy must contain a Principal element, and AWS refuses to save one without it: `ModifyVpcEndpoint`, and so `terraform apply`, fails ({ENDPOINT_POLICY_PAGE})"),
                 fix: "add `\"Principal\": \"*\"` (and limit callers with `aws:PrincipalArn` or `aws:PrincipalAccount` conditions)".to_string(),
             })
         })

@@ -294,6 +294,53 @@ pub fn to_text(p: &Preflight) -> String {
 mod tests {
     use super::*;
 
+    fn report(rows: &[(&str, Status, Verdict, &[BucketDecision])]) -> Report {
+        let expectations = rows
+            .iter()
+            .map(|(name, status, verdict, buckets)| {
+                serde_json::from_value(serde_json::json!({
+                    "name": name, "mrap": "m.mrap", "expect": "allow", "status": status, "verdict": verdict,
+                    "failover": "none", "pending_change": false, "principal": "p", "action": "s3:GetObject", "via": "vpce-1",
+                    "buckets": buckets.iter().enumerate().map(|(i, d)| serde_json::json!({
+                        "bucket": format!("b{i}"), "account": "1", "region": "r", "route": "active",
+                        "decision": d, "deciding_layer": null})).collect::<Vec<_>>(),
+                }))
+                .unwrap()
+            })
+            .collect();
+        Report {
+            generated_at: "t".into(),
+            source: "snapshot".into(),
+            snapshot: None,
+            expectations,
+            findings: vec![],
+            policies: vec![],
+        }
+    }
+
+    #[test]
+    fn what_flips_and_what_it_counts() {
+        use BucketDecision::{Allow, ImplicitDeny, Unknown};
+        use Status::{Holds, Violated};
+        let before = report(&[
+            ("breaks", Holds, Verdict::Allow, &[Allow, Allow]),
+            ("fixes", Violated, Verdict::Intermittent, &[Allow, ImplicitDeny]),
+            ("unknown", Holds, Verdict::Allow, &[Allow]),
+            ("same", Holds, Verdict::Allow, &[Allow]),
+        ]);
+        let after = report(&[
+            ("breaks", Violated, Verdict::Intermittent, &[Allow, ImplicitDeny]),
+            ("fixes", Holds, Verdict::Allow, &[Allow, Allow]),
+            ("unknown", Status::Unknown, Verdict::Unknown, &[Unknown]),
+            ("same", Holds, Verdict::Allow, &[Allow]),
+        ]);
+        let (flips, counts) = compare(&before, &after);
+        let effects: Vec<(&str, &str)> = flips.iter().map(|f| (f.name.as_str(), f.effect)).collect();
+        assert_eq!(effects, [("breaks", "breaks"), ("fixes", "fixes"), ("unknown", "unknown")]);
+        assert_eq!(counts, Counts { breaks: 1, fixes: 1, unknown: 1, widens: 1, narrows: 1 });
+        assert_eq!(flips[0].buckets, [BucketFlip { bucket: "b1".into(), before: Allow, after: ImplicitDeny }]);
+    }
+
     #[test]
     fn lead_line_counts() {
         let p = Preflight {
