@@ -285,6 +285,14 @@ fn unmatched(r: &Resource<'_>, file: &str, what: &str) -> Note {
     }
 }
 
+/// A required policy that the plan gives as null is not "no policy" (only a delete is): unknown.
+fn required(r: &Resource<'_>, p: Planned<Option<String>>, what: &str) -> Planned<Option<String>> {
+    match p {
+        Planned::Known(None) => Planned::Unknown(format!("`{what}` of {} is null in the plan", r.address)),
+        other => other,
+    }
+}
+
 /// An empty endpoint policy is no policy: the AWS provider then calls `ModifyVpcEndpoint` with
 /// `ResetPolicy`, which restores the default full-access policy.
 fn endpoint_policy(p: Planned<Option<String>>) -> Planned<Option<String>> {
@@ -304,7 +312,11 @@ fn read_resource(r: &Resource<'_>, file: &str, out: &mut PlanRead) {
                 out.notes.push(unmatched(r, file, "the bucket name"));
                 return;
             };
-            let policy = if deleted { Planned::Known(None) } else { r.string(&[Step::Key("policy")], "policy") };
+            let policy = if deleted {
+                Planned::Known(None)
+            } else {
+                required(r, r.string(&[Step::Key("policy")], "policy"), "policy")
+            };
             push(Change::BucketPolicy { bucket, policy });
         }
         "aws_s3control_multi_region_access_point_policy" => {
@@ -325,7 +337,8 @@ fn read_resource(r: &Resource<'_>, file: &str, out: &mut PlanRead) {
                 });
                 return;
             }
-            let policy = r.string(&[Step::Key("details"), Step::Index(0), Step::Key("policy")], "details[0].policy");
+            let path = [Step::Key("details"), Step::Index(0), Step::Key("policy")];
+            let policy = required(r, r.string(&path, "details[0].policy"), "details[0].policy");
             push(Change::MrapPolicy { mrap, policy });
         }
         "aws_vpc_endpoint" => {
@@ -435,6 +448,21 @@ mod tests {
         assert_eq!(
             r.edits[0].change,
             Change::EndpointPolicy { endpoint: "vpce-1".into(), policy: Planned::Known(None) }
+        );
+    }
+
+    #[test]
+    fn a_null_required_policy_is_unknown_not_deleted() {
+        let r = plan(
+            r#"{"address":"aws_s3_bucket_policy.a","mode":"managed","type":"aws_s3_bucket_policy","name":"a",
+                "change":{"actions":["update"],"before":{"bucket":"b1"},"after":{"bucket":"b1","policy":null},"after_unknown":{}}}"#,
+        );
+        assert_eq!(
+            r.edits[0].change,
+            Change::BucketPolicy {
+                bucket: "b1".into(),
+                policy: Planned::Unknown("`policy` of aws_s3_bucket_policy.a is null in the plan".into())
+            }
         );
     }
 
