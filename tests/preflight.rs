@@ -245,6 +245,13 @@ fn endpoint_policies_aws_would_refuse() {
             "{name}: {f:#}"
         );
     }
+    // The text says that the apply would fail.
+    let text = out(&run(&["check", "--at", AT, "--plan", &plan("refused-short-wildcard")]));
+    assert_eq!(
+        text.lines().nth(1).unwrap(),
+        "terraform apply would fail: AWS refuses 1 policy statement (see the findings)",
+        "{text}"
+    );
     // The endpoint policy without a principal cannot be evaluated: unknown, not allow.
     let (_, r) = preflight_json("refused-no-principal", &[]);
     assert_eq!(expectation(&r, "app-reads-reports")["buckets"][1]["decision"], "unknown");

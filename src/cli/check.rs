@@ -165,7 +165,8 @@ pub fn preflight_run(
         b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.resource.cmp(&b.resource))
     });
     after.findings.dedup();
-    let (flips, counts) = preflight::compare(&before, &after);
+    let (flips, mut counts) = preflight::compare(&before, &after);
+    counts.refused = after.findings.iter().filter(|f| crate::policy::refusal::CODES.contains(&f.code.as_str())).count();
     let pre = Preflight { plan: None, changes: overlaid.applied, unmatched, flips, counts, access_changes: None };
     (after, pre)
 }

@@ -26,6 +26,14 @@ use super::model::{BaseOperator, Policy, Statement};
 /// The page every lint here cites.
 pub const ENDPOINT_POLICY_PAGE: &str = "PrivateLink: \"Control access to VPC endpoints using endpoint policies\", Considerations (https://docs.aws.amazon.com/vpc/latest/privatelink/vpc-endpoints-access.html)";
 
+/// The codes of the lints for what AWS refuses to save: a plan with one fails at apply.
+pub const CODES: &[&str] = &[
+    "endpoint-policy-without-principal",
+    "endpoint-policy-system-id-wildcard",
+    "endpoint-policy-short-wildcard",
+    "endpoint-policy-partial-account-wildcard",
+];
+
 /// Global condition keys whose values are identifiers AWS generates (account, organization, VPC
 /// and endpoint ids). The page names `aws:PrincipalAccount` and `aws:SourceVpc` "for example";
 /// `aws:ResourceOrgID` is the key AWS's `NO_WILDCARD` error was first reported on. The others are

@@ -138,6 +138,8 @@ pub struct Counts {
     pub widens: usize,
     /// Places where access narrows: decisions from allow to deny, plus grants lost.
     pub narrows: usize,
+    /// Findings on policies AWS refuses to save: `terraform apply` would fail on them.
+    pub refused: usize,
 }
 
 /// The `preflight` object of `check --plan/--overlay --format json`.
@@ -263,6 +265,13 @@ pub fn to_text(p: &Preflight) -> String {
         let _ = write!(out, " ({})", extra.join(", "));
     }
     out.push('\n');
+    if c.refused > 0 {
+        let _ = writeln!(
+            out,
+            "terraform apply would fail: AWS refuses {} (see the findings)",
+            plural(c.refused, "policy statement", "policy statements")
+        );
+    }
     for f in &p.flips {
         let _ = writeln!(
             out,
@@ -337,7 +346,7 @@ mod tests {
         let (flips, counts) = compare(&before, &after);
         let effects: Vec<(&str, &str)> = flips.iter().map(|f| (f.name.as_str(), f.effect)).collect();
         assert_eq!(effects, [("breaks", "breaks"), ("fixes", "fixes"), ("unknown", "unknown")]);
-        assert_eq!(counts, Counts { breaks: 1, fixes: 1, unknown: 1, widens: 1, narrows: 1 });
+        assert_eq!(counts, Counts { breaks: 1, fixes: 1, unknown: 1, widens: 1, narrows: 1, refused: 0 });
         assert_eq!(flips[0].buckets, [BucketFlip { bucket: "b1".into(), before: Allow, after: ImplicitDeny }]);
     }
 
@@ -348,7 +357,7 @@ mod tests {
             changes: vec![],
             unmatched: vec![],
             flips: vec![],
-            counts: Counts { breaks: 1, fixes: 0, unknown: 2, widens: 0, narrows: 1 },
+            counts: Counts { breaks: 1, fixes: 0, unknown: 2, widens: 0, narrows: 1, refused: 0 },
             access_changes: None,
         };
         assert_eq!(
