@@ -208,7 +208,9 @@ impl<'a> PathCells<'a> {
                 continue;
             }
             if let Some(clause) = &stmt.principal {
-                if !clause.negated && crate::eval::principal::matches(clause, &class.caller, false).is_none() {
+                if !clause.negated
+                    && crate::eval::principal::matches(clause, &class.caller, false, stmt.effect).is_none()
+                {
                     continue;
                 }
             }
@@ -497,9 +499,10 @@ fn endpoint_facts<'a>(world: &'a World<'_>, e: &'a VpcEndpoint) -> Network<'a> {
     Network::Endpoint(Known::Value(EndpointFacts {
         id: &e.id,
         vpc_id: &e.vpc_id,
-        endpoint_type: &e.endpoint_type,
-        service_name: &e.service_name,
-        state: &e.state,
+        endpoint_type: e.endpoint_type.as_deref(),
+        service_name: e.service_name.as_deref(),
+        state: e.state.as_deref(),
+        private_dns: e.private_dns_enabled,
         policy,
     }))
 }
@@ -581,7 +584,7 @@ fn make_path<'a>(
             .filter(|s| match &s.principal {
                 None => true,
                 Some(clause) if clause.negated => true,
-                Some(clause) => crate::eval::principal::matches(clause, &class.caller, false).is_some(),
+                Some(clause) => crate::eval::principal::matches(clause, &class.caller, false, s.effect).is_some(),
             })
             .collect();
         let id: Vec<*const Statement> = mine.iter().map(|s| std::ptr::from_ref(*s)).collect();
@@ -670,8 +673,11 @@ fn doors<'a>(
         mrap: MrapFacts {
             arn: mrap_arn,
             account,
-            status: &mrap.status,
-            bpa: mrap.public_access_block,
+            status: mrap.status.as_deref(),
+            bpa: mrap.public_access_block.map_or_else(
+                || Known::Unknown("the listing gives no `PublicAccessBlock` for the MRAP".into()),
+                Known::Value,
+            ),
             account_bpa: bpa_of(snapshot.account_bpa.get(account)),
             policy: established,
         },
@@ -689,13 +695,13 @@ fn doors<'a>(
     let partition = snapshot.partition();
     let endpoints: Vec<&'a VpcEndpoint> = snapshot.endpoints.values().filter_map(|c| c.value()).flatten().collect();
     let mut out = Vec::new();
-    for e in endpoints.iter().filter(|e| e.service_name == path::MRAP_ENDPOINT_SERVICE) {
+    for e in endpoints.iter().filter(|e| e.service_name.as_deref() == Some(path::MRAP_ENDPOINT_SERVICE)) {
         out.push((Door::MrapEndpoint(e.id.clone()), endpoint_facts(world, e)));
     }
     out.push((Door::MrapInternet, Network::Internet));
     out.push((Door::BucketInternet, Network::Internet));
     let regional = path::direct::regional_service(&region.region);
-    for e in endpoints.iter().filter(|e| e.service_name == regional) {
+    for e in endpoints.iter().filter(|e| e.service_name.as_deref() == Some(regional.as_str())) {
         out.push((Door::BucketEndpoint(e.id.clone()), endpoint_facts(world, e)));
     }
     Some((out, inputs, partition, time))
