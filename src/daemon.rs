@@ -7,20 +7,27 @@
 //! report is never exported — and the history, written one transaction per cycle, stays
 //! consistent. A reload request (SIGHUP) re-reads the configuration; a bad one is logged and the
 //! old one kept. A cycle that cannot read its source, or that times out, publishes a report in
-//! which every expectation is `unknown`: stale verdicts are never served as current.
+//! which every expectation is `unknown`: stale verdicts are never served as current. A timed-out
+//! audit is cancelled (it stops between expectations), not left running on the blocking pool.
+//!
+//! Drift and history are measured against the last *known* state ([`crate::baseline`]): a gap
+//! is a `became_unknown` / `known_again` event, never a verdict flip or a finding resolved and
+//! found again; pushed alerts keep firing through it (`export::alerts`).
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
-use crate::audit::{AuditOptions, audit, audit_with_access};
+use crate::audit::{AuditOptions, audit, audit_with_access_until};
+use crate::baseline;
 use crate::config::{self, Config};
-use crate::drift::{self, Drift};
+use crate::drift::Drift;
 use crate::export::alerts::{self, Alert, AlertBook};
 use crate::export::http::{self, Shared};
 use crate::export::metrics::{Metrics, MetricsError};
@@ -51,11 +58,11 @@ struct Daemon {
     shared: Arc<Shared>,
     /// The history database; SQLite calls are blocking, so they run on the blocking pool.
     history: Arc<Mutex<History>>,
-    /// The last published report: drift is measured against it.
+    /// The last published report: what became unknown or known again is measured against it.
     previous: Option<Report>,
-    /// The last access map computed (a failed cycle has none): access drift is measured
-    /// against it.
-    last_access: Option<crate::access::AccessMap>,
+    /// The last known state of every expectation and resource: verdict, policy and finding
+    /// changes are measured against it (and it is what the history keeps across restarts).
+    baseline: Option<Report>,
     alerts: AlertBook,
     /// The `generatorURL` of pushed alerts: `[alertmanager] external_url`, or the bound address.
     generator_url: String,
@@ -77,16 +84,26 @@ pub async fn run(
             .await
             .map_err(|e| DaemonError::Source(SourceSetupError::Unavailable(e.to_string())))??
     };
-    let previous = history.last_report()?;
+    let metrics = Metrics::new()?;
+    let previous = match history.last_report() {
+        Ok(p) => p,
+        // Drift restarts from the first cycle; said and counted, not silently "no report".
+        Err(e) => {
+            metrics.internal_error("history_read");
+            error!(error = %e, "The last recorded report cannot be read; drift starts afresh.");
+            None
+        }
+    };
     if previous.is_some() {
         info!(state = %state_path.display(), "Resuming from the last recorded report.");
     }
     let shared = Arc::new(Shared {
-        metrics: Metrics::new()?,
+        metrics,
         report: RwLock::new(None),
         last_cycle: RwLock::new(None),
         interval: RwLock::new(config.daemon.interval),
         history_path: state_path,
+        history_error: RwLock::new(None),
         refresh: RwLock::new(config.daemon.refresh),
         cycle: RwLock::new(None),
     });
@@ -116,7 +133,7 @@ pub async fn run(
         source,
         shared,
         history: Arc::new(Mutex::new(history)),
-        last_access: previous.as_ref().and_then(|p: &Report| p.access.clone()),
+        baseline: previous.clone(),
         previous,
         alerts: AlertBook::default(),
         generator_url,
@@ -161,6 +178,28 @@ pub async fn run(
     Ok(())
 }
 
+/// Records one cycle; also through a poisoned lock, saying so (`true`). An earlier writer that
+/// panicked mid-cycle left no half transaction (SQLite rolled it back when the transaction
+/// dropped), so the database is as the last complete cycle left it: write on, clear the poison,
+/// and let the caller log and count it — never a silent `Ok` that writes nothing.
+fn record_locked(
+    history: &Mutex<History>,
+    at: DateTime<Utc>,
+    report: &Report,
+    drift: Option<&Drift>,
+) -> (Result<(), HistoryError>, bool) {
+    let (mut h, poisoned) = match history.lock() {
+        Ok(h) => (h, false),
+        Err(p) => (p.into_inner(), true),
+    };
+    let result = h.record(at, report, drift);
+    drop(h);
+    if poisoned {
+        history.clear_poison();
+    }
+    (result, poisoned)
+}
+
 /// The interval plus up to `fraction` of it, so that many auditors do not poll AWS in step.
 fn with_jitter(interval: Duration, fraction: f64) -> Duration {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
@@ -199,12 +238,8 @@ impl Daemon {
         {
             warn!("`listen`, `state` and `[alertmanager]` take effect at the next restart.");
         }
-        if let Ok(mut i) = self.shared.interval.write() {
-            *i = new.daemon.interval;
-        }
-        if let Ok(mut r) = self.shared.refresh.write() {
-            *r = new.daemon.refresh;
-        }
+        *self.shared.interval.write().unwrap_or_else(PoisonError::into_inner) = new.daemon.interval;
+        *self.shared.refresh.write().unwrap_or_else(PoisonError::into_inner) = new.daemon.refresh;
         self.shared.metrics.interval_seconds.set(new.daemon.interval.as_secs_f64());
         info!(expectations = new.expectations.len(), interval = ?new.daemon.interval, "Configuration reloaded.");
         self.config = Arc::new(new);
@@ -217,101 +252,137 @@ impl Daemon {
         let at = Utc::now();
         let config = self.config.clone();
         let source = self.source.clone();
-        let work = async move {
-            let snapshot = match source.capture().await {
-                Ok(s) => s,
-                Err(e) => {
-                    error!(source = %source.location(), error = %e, "The source cannot be read; every expectation is unknown this cycle.");
-                    let mut s = Snapshot::empty();
-                    s.errors.push(SourceError {
-                        api: "Source".into(),
-                        code: "SourceUnavailable".into(),
-                        resource: source.location(),
-                        message: e.to_string(),
-                        request_id: None,
-                    });
-                    s
-                }
-            };
-            let options = AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
-            let snapshot = Arc::new(snapshot);
-            tokio::task::spawn_blocking(move || {
-                // The accepted access map is re-read each cycle, so accepting today's map needs
-                // no restart. An unreadable one is an error finding, never silence.
-                let accepted = config.access.accepted.as_deref().map(crate::access::read_accepted);
-                let mut report = match &accepted {
-                    Some(Ok(map)) => audit_with_access(&config, &snapshot, &options, Some(map)),
-                    _ => audit_with_access(&config, &snapshot, &options, None),
+        // Set when the cycle times out: the audit stops between expectations.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let work = {
+            let cancel = cancel.clone();
+            async move {
+                let snapshot = match source.capture().await {
+                    Ok(s) => s,
+                    Err(e) => {
+                        error!(source = %source.location(), error = %e, "The source cannot be read; every expectation is unknown this cycle.");
+                        let mut s = Snapshot::empty();
+                        s.errors.push(SourceError {
+                            api: "Source".into(),
+                            code: "SourceUnavailable".into(),
+                            resource: source.location(),
+                            message: e.to_string(),
+                            request_id: None,
+                        });
+                        s
+                    }
                 };
-                let (accepted, unreadable) = match accepted {
-                    Some(Ok(map)) => (Some(Arc::new(map)), None),
-                    Some(Err(why)) => (None, Some(why)),
-                    None => (None, None),
-                };
-                if let Some(why) = unreadable {
-                    warn!(error = %why, "The accepted access map cannot be read; new access is not reported.");
+                let options =
+                    AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
+                let snapshot = Arc::new(snapshot);
+                tokio::task::spawn_blocking(move || {
+                    // The accepted access map is re-read each cycle, so accepting today's map
+                    // needs no restart. An unreadable one is an error finding, never silence.
+                    let accepted = config.access.accepted.as_deref().map(crate::access::read_accepted);
+                    let map = match &accepted {
+                        Some(Ok(m)) => Some(m),
+                        _ => None,
+                    };
+                    let report = audit_with_access_until(&config, &snapshot, &options, &cancel, map);
+                    let (accepted, unreadable) = match accepted {
+                        Some(Ok(m)) => (Some(Arc::new(m)), None),
+                        Some(Err(why)) => (None, Some(why)),
+                        None => (None, None),
+                    };
+                    report.map(|mut report| {
+                        if let Some(why) = unreadable {
+                            warn!(error = %why, "The accepted access map cannot be read; new access is not reported.");
+                            report.findings.insert(
+                                0,
+                                Finding {
+                                    severity: Severity::Error,
+                                    code: "unreadable-input".into(),
+                                    resource: "[access] accepted".into(),
+                                    message: why,
+                                    fix: Some("write it with `mrap-auditor access --format json`".into()),
+                                },
+                            );
+                        }
+                        let errors = snapshot.errors.clone();
+                        // The status page's `explain` text is re-evaluated on this very input.
+                        let input = page::AuditInput { config, snapshot, options };
+                        (report, errors, accepted, input)
+                    })
+                })
+                .await
+            }
+        };
+        let (report, errors, outcome, accepted, input) = match tokio::time::timeout(timeout, work).await {
+            Ok(Ok(Some((mut report, errors, accepted, input)))) => {
+                // The source as a whole could not be read: say why, as a finding of its own.
+                for e in errors.iter().filter(|e| e.code == "SourceUnavailable") {
                     report.findings.insert(
                         0,
                         Finding {
                             severity: Severity::Error,
-                            code: "unreadable-input".into(),
-                            resource: "[access] accepted".into(),
-                            message: why,
-                            fix: Some("write it with `mrap-auditor access --format json`".into()),
+                            code: baseline::UNREADABLE_INPUT.into(),
+                            resource: e.resource.clone(),
+                            message: format!("the source cannot be read: {}; every expectation is unknown", e.message),
+                            fix: None,
                         },
                     );
                 }
-                let errors = snapshot.errors.clone();
-                let input = page::AuditInput { config, snapshot, options };
-                (report, errors, accepted, input)
-            })
-            .await
-        };
-        let (report, errors, outcome, accepted, input) = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok((report, errors, accepted, input))) => {
                 let degraded = !errors.is_empty() || report.expectations.iter().any(|e| e.status == Status::Unknown);
                 (report, errors, if degraded { "degraded" } else { "ok" }, accepted, Some(Arc::new(input)))
+            }
+            Ok(Ok(None)) => {
+                error!("The audit was cancelled; every expectation is unknown this cycle.");
+                (self.unknown_report(at, "audit-failed", "the audit was cancelled"), Vec::new(), "failed", None, None)
             }
             Ok(Err(e)) => {
                 error!(error = %e, "The audit stopped unexpectedly; every expectation is unknown this cycle.");
                 (self.unknown_report(at, "audit-failed", &e.to_string()), Vec::new(), "failed", None, None)
             }
             Err(_) => {
-                error!(timeout = ?timeout, "The cycle timed out; every expectation is unknown this cycle.");
+                cancel.store(true, Ordering::Relaxed);
+                error!(timeout = ?timeout, "The cycle timed out and its audit was cancelled; every expectation is unknown this cycle.");
                 let why = format!("the audit cycle did not finish within {timeout:?}");
                 (self.unknown_report(at, "cycle-timeout", &why), Vec::new(), "timeout", None, None)
             }
         };
-        // A cycle that could not run has no access map: the next one is compared with the last
-        // map that was computed, so access gained meanwhile is not missed.
-        let drift: Option<Drift> = self.previous.as_ref().map(|p| {
-            if p.access.is_none() && self.last_access.is_some() {
-                let mut p = p.clone();
-                p.access = self.last_access.clone();
-                drift::compare(&p, &report)
-            } else {
-                drift::compare(p, &report)
+        // Against the last known state, not the last (possibly unknown) report.
+        let (drift, baseline): (Option<Drift>, Report) = match (&self.previous, &self.baseline) {
+            (Some(p), Some(b)) => {
+                let (d, next) = baseline::drift(p, b, &report);
+                (Some(d), next)
             }
-        });
+            _ => (None, report.clone()),
+        };
         if let Some(d) = &drift {
             alerts::log_drift(d);
         }
 
-        // History: one transaction; a failure is logged and the cycle still publishes.
+        // History: one transaction; a failure is logged, counted and shown, and the cycle still
+        // publishes.
         let history = self.history.clone();
-        let (to_store, drift_store) = (report.clone(), drift.clone());
-        let stored = tokio::task::spawn_blocking(move || match history.lock() {
-            Ok(mut h) => h.record(at, &to_store, drift_store.as_ref()),
-            Err(_) => Ok(()),
-        })
-        .await;
-        match stored {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => error!(error = %e, "The history could not be written."),
-            Err(e) => error!(error = %e, "The history writer stopped."),
-        }
-
         let metrics = &self.shared.metrics;
+        let (to_store, drift_store) = (baseline.clone(), drift.clone());
+        let stored =
+            tokio::task::spawn_blocking(move || record_locked(&history, at, &to_store, drift_store.as_ref())).await;
+        let problem = match stored {
+            Ok((Ok(()), false)) => None,
+            Ok((result, true)) => {
+                metrics.internal_error("history_lock");
+                error!(
+                    "The history lock was poisoned by an earlier failure; the database was kept as the last complete cycle left it."
+                );
+                result.err().map(|e| e.to_string())
+            }
+            Ok((Err(e), false)) => Some(e.to_string()),
+            Err(e) => Some(format!("the history writer stopped: {e}")),
+        };
+        if let Some(why) = &problem {
+            let kind = if why.contains("cannot be serialised") { "report_serialize" } else { "history_write" };
+            metrics.internal_error(kind);
+            error!(error = %why, "The history could not be written.");
+        }
+        *self.shared.history_error.write().unwrap_or_else(PoisonError::into_inner) = problem;
+
         metrics.observe(&report, drift.as_ref(), &errors);
         metrics.poll_duration_seconds.observe(started.elapsed().as_secs_f64());
         metrics.cycles_total.with_label_values(&[outcome]).inc();
@@ -319,9 +390,7 @@ impl Daemon {
         if complete {
             let now = Utc::now();
             metrics.last_success_timestamp_seconds.set(now.timestamp_millis() as f64 / 1000.0);
-            if let Ok(mut l) = self.shared.last_cycle.write() {
-                *l = Some(now);
-            }
+            *self.shared.last_cycle.write().unwrap_or_else(PoisonError::into_inner) = Some(now);
         }
         if let Some(tx) = &self.alert_tx {
             let batch = self.alerts.batch(&report, at, self.config.daemon.interval, &self.generator_url);
@@ -345,16 +414,10 @@ impl Daemon {
             accepted,
             input,
         };
-        if let Ok(mut c) = self.shared.cycle.write() {
-            *c = Some(Arc::new(info));
-        }
-        if let Ok(mut r) = self.shared.report.write() {
-            *r = Some(Arc::new(report.clone()));
-        }
-        if report.access.is_some() {
-            self.last_access = report.access.clone();
-        }
+        *self.shared.cycle.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(info));
+        *self.shared.report.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(report.clone()));
         self.previous = Some(report);
+        self.baseline = Some(baseline);
     }
 
     /// A report in which every expectation is unknown, for a cycle that could not run.
@@ -373,5 +436,40 @@ impl Daemon {
             },
         );
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_history_lock_is_written_through_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = Arc::new(Mutex::new(History::open(&dir.path().join("h.db")).unwrap()));
+        let poisoner = history.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = poisoner.lock().unwrap();
+            panic!("a writer fails while holding the lock");
+        })
+        .join();
+        assert!(history.is_poisoned());
+        let report = Report {
+            generated_at: String::new(),
+            source: "snapshot".into(),
+            snapshot: None,
+            expectations: vec![],
+            findings: vec![],
+            policies: vec![],
+            forbids: Vec::new(),
+            access: None,
+        };
+        let (result, poisoned) = record_locked(&history, Utc::now(), &report, None);
+        assert!(result.is_ok(), "{result:?}");
+        assert!(poisoned, "the caller is told, to log and count it");
+        assert!(!history.is_poisoned(), "the next cycle writes normally");
+        assert!(history.lock().unwrap().last_report().unwrap().is_some(), "the cycle was recorded");
+        let (_, again) = record_locked(&history, Utc::now(), &report, None);
+        assert!(!again);
     }
 }

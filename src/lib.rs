@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod daemon;
@@ -15,6 +16,8 @@ pub mod export;
 pub mod history;
 pub mod path;
 pub mod policy;
+pub mod preflight;
+pub mod render;
 pub mod report;
 pub mod snapshot;
 pub mod source;

@@ -208,7 +208,9 @@ impl<'a> PathCells<'a> {
                 continue;
             }
             if let Some(clause) = &stmt.principal {
-                if !clause.negated && crate::eval::principal::matches(clause, &class.caller, false).is_none() {
+                if !clause.negated
+                    && crate::eval::principal::matches(clause, &class.caller, false, stmt.effect).is_none()
+                {
                     continue;
                 }
             }
@@ -497,9 +499,10 @@ fn endpoint_facts<'a>(world: &'a World<'_>, e: &'a VpcEndpoint) -> Network<'a> {
     Network::Endpoint(Known::Value(EndpointFacts {
         id: &e.id,
         vpc_id: &e.vpc_id,
-        endpoint_type: &e.endpoint_type,
-        service_name: &e.service_name,
-        state: &e.state,
+        endpoint_type: e.endpoint_type.as_deref(),
+        service_name: e.service_name.as_deref(),
+        state: e.state.as_deref(),
+        private_dns: e.private_dns_enabled,
         policy,
     }))
 }
@@ -571,7 +574,9 @@ fn make_path<'a>(
         vec![format!("arn:{partition}:s3:::{}/", inputs.bucket.name)]
     };
     let mut complete = true;
-    let mut caller_keys = Vec::with_capacity(callers.len());
+    let mut caller_keys: Vec<CallerKeys<'a>> = Vec::with_capacity(callers.len());
+    // Callers that may be named by the same statements share their key classes.
+    let mut cache: Vec<(Vec<*const Statement>, Vec<Class<String>>)> = Vec::new();
     for class in &callers {
         let mine: Vec<&'a Statement> = statements
             .iter()
@@ -579,11 +584,19 @@ fn make_path<'a>(
             .filter(|s| match &s.principal {
                 None => true,
                 Some(clause) if clause.negated => true,
-                Some(clause) => crate::eval::principal::matches(clause, &class.caller, false).is_some(),
+                Some(clause) => crate::eval::principal::matches(clause, &class.caller, false, s.effect).is_some(),
             })
             .collect();
-        let (keys, done) = dims::key_classes(&mine, &key_prefixes, MAX_STATES);
-        complete &= done;
+        let id: Vec<*const Statement> = mine.iter().map(|s| std::ptr::from_ref(*s)).collect();
+        let keys = match cache.iter().find(|(k, _)| *k == id) {
+            Some((_, keys)) => keys.clone(),
+            None => {
+                let (keys, done) = dims::key_classes(&mine, &key_prefixes, MAX_STATES);
+                complete &= done;
+                cache.push((id, keys.clone()));
+                keys
+            }
+        };
         caller_keys.push(CallerKeys { statements: mine, keys });
     }
     let mut free = Vec::new();
@@ -628,11 +641,27 @@ pub fn path_cells<'a>(
     mrap_arn: &'a str,
     options: &AuditOptions,
 ) -> Vec<PathCells<'a>> {
-    let snapshot: &'a Snapshot = world.snapshot;
-    let (Some(account), Some(region)) = (snapshot.account_id(), mrap.regions.iter().find(|r| r.bucket == bucket))
-    else {
+    let Some((doors, inputs, partition, time)) = doors(world, mrap, bucket, mrap_arn, options) else {
         return Vec::new();
     };
+    doors
+        .into_iter()
+        .map(|(door, network)| make_path(world, config, door, network, &inputs, partition, time.clone()))
+        .collect()
+}
+
+/// The doors of one bucket with their networks, and the facts they share.
+#[expect(clippy::type_complexity, reason = "a private tuple of what every door of a bucket shares")]
+fn doors<'a>(
+    world: &'a World<'_>,
+    mrap: &'a Mrap,
+    bucket: &'a str,
+    mrap_arn: &'a str,
+    options: &AuditOptions,
+) -> Option<(Vec<(Door, Network<'a>)>, BucketInputs<'a>, &'a str, (String, i64))> {
+    let snapshot: &'a Snapshot = world.snapshot;
+    let account = snapshot.account_id()?;
+    let region = mrap.regions.iter().find(|r| r.bucket == bucket)?;
     let bucket_account = region.bucket_account_id.as_deref().unwrap_or(account);
     let established =
         world.mrap_established.get(mrap.name.as_str()).map_or(Known::Unknown("not captured".into()), named);
@@ -644,8 +673,11 @@ pub fn path_cells<'a>(
         mrap: MrapFacts {
             arn: mrap_arn,
             account,
-            status: &mrap.status,
-            bpa: mrap.public_access_block,
+            status: mrap.status.as_deref(),
+            bpa: mrap.public_access_block.map_or_else(
+                || Known::Unknown("the listing gives no `PublicAccessBlock` for the MRAP".into()),
+                Known::Value,
+            ),
             account_bpa: bpa_of(snapshot.account_bpa.get(account)),
             policy: established,
         },
@@ -663,38 +695,37 @@ pub fn path_cells<'a>(
     let partition = snapshot.partition();
     let endpoints: Vec<&'a VpcEndpoint> = snapshot.endpoints.values().filter_map(|c| c.value()).flatten().collect();
     let mut out = Vec::new();
-    for e in endpoints.iter().filter(|e| e.service_name == path::MRAP_ENDPOINT_SERVICE) {
-        out.push(make_path(
-            world,
-            config,
-            Door::MrapEndpoint(e.id.clone()),
-            endpoint_facts(world, e),
-            &inputs,
-            partition,
-            time.clone(),
-        ));
+    for e in endpoints.iter().filter(|e| e.service_name.as_deref() == Some(path::MRAP_ENDPOINT_SERVICE)) {
+        out.push((Door::MrapEndpoint(e.id.clone()), endpoint_facts(world, e)));
     }
-    out.push(make_path(world, config, Door::MrapInternet, Network::Internet, &inputs, partition, time.clone()));
-    out.push(make_path(world, config, Door::BucketInternet, Network::Internet, &inputs, partition, time.clone()));
+    out.push((Door::MrapInternet, Network::Internet));
+    out.push((Door::BucketInternet, Network::Internet));
     let regional = path::direct::regional_service(&region.region);
-    for e in endpoints.iter().filter(|e| e.service_name == regional) {
-        out.push(make_path(
-            world,
-            config,
-            Door::BucketEndpoint(e.id.clone()),
-            endpoint_facts(world, e),
-            &inputs,
-            partition,
-            time.clone(),
-        ));
+    for e in endpoints.iter().filter(|e| e.service_name.as_deref() == Some(regional.as_str())) {
+        out.push((Door::BucketEndpoint(e.id.clone()), endpoint_facts(world, e)));
     }
-    out
+    Some((out, inputs, partition, time))
 }
 
 /// The answers of one path: every cell decided, under the Established and the Proposed policy.
 pub struct Answers {
     pub established: BTreeMap<Cell, (Decision, String)>,
     pub proposed: BTreeMap<Cell, Decision>,
+}
+
+/// Decides one door within the cell budget.
+fn decide_door(p: &PathCells<'_>, max: usize) -> Result<(usize, Answers), UnknownAccess> {
+    let cells = p.cells();
+    let count = cells.len();
+    if count > max || !p.complete {
+        let reason = if p.complete {
+            format!("{count} cells exceed the budget of {max} (`[access] max_cells`)")
+        } else {
+            "the patterns' combinations exceed the search budget".into()
+        };
+        return Err(UnknownAccess { path: p.door.label(), reason, callers: Vec::new() });
+    }
+    Ok((count, decide_cells(p, cells)))
 }
 
 /// Decides every cell of a path.
@@ -757,31 +788,29 @@ pub fn build(world: &World<'_>, config: &Config, options: &AuditOptions, only: O
                 unknown: Vec::new(),
                 pending: Vec::new(),
             };
-            let paths = path_cells(world, config, mrap, &region.bucket, &arn, options);
-            // Paths are independent: decide them on every core (the evaluator is pure).
-            let decided: Vec<Result<(usize, Answers), UnknownAccess>> = std::thread::scope(|scope| {
-                let handles: Vec<_> = paths
-                    .iter()
-                    .map(|p| {
+            let Some((doors, inputs, partition, time)) = doors(world, mrap, &region.bucket, &arn, options) else {
+                map.complete = false;
+                continue;
+            };
+            // Doors are independent: build and decide them on every core (the evaluator is pure).
+            let inputs = &inputs;
+            let built: Vec<(PathCells<'_>, Result<(usize, Answers), UnknownAccess>)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = doors
+                    .into_iter()
+                    .map(|(door, network)| {
                         let max = config.access.max_cells;
+                        let time = time.clone();
                         scope.spawn(move || {
-                            let cells = p.cells();
-                            let count = cells.len();
-                            if count > max || !p.complete {
-                                let reason = if p.complete {
-                                    format!("{count} cells exceed the budget of {max} (`[access] max_cells`)")
-                                } else {
-                                    "the patterns' combinations exceed the search budget".into()
-                                };
-                                return Err(UnknownAccess { path: p.door.label(), reason, callers: Vec::new() });
-                            }
-                            Ok((count, decide_cells(p, cells)))
+                            let p = make_path(world, config, door, network, inputs, partition, time);
+                            let decided = decide_door(&p, max);
+                            (p, decided)
                         })
                     })
                     .collect();
                 handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
             });
-            for (p, result) in paths.iter().zip(decided) {
+            for (p, result) in built {
+                let p = &p;
                 let answers = match result {
                     Ok((_, answers)) => answers,
                     Err(unknown) => {

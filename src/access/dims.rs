@@ -149,32 +149,32 @@ fn steps(tokens: &[Token]) -> Vec<Step> {
     out
 }
 
-/// The NFA state set of one glob: positions in its steps, closed over `*` (which may match
-/// nothing). Position `steps.len()` accepts.
-fn closure(steps: &[Step], set: &mut BTreeSet<usize>) {
-    let mut stack: Vec<usize> = set.iter().copied().collect();
-    while let Some(p) = stack.pop() {
+/// The NFA state set of one glob: positions in its steps (sorted, no duplicates; usually one to
+/// three, so a vector beats a tree), closed over `*` (which may match nothing). Position
+/// `steps.len()` accepts.
+type States = Vec<usize>;
+
+fn closure(steps: &[Step], set: &mut States) {
+    let mut i = 0;
+    while let Some(&p) = set.get(i) {
         if let Some(Step::Star) = steps.get(p) {
-            if set.insert(p + 1) {
-                stack.push(p + 1);
+            if !set.contains(&(p + 1)) {
+                set.push(p + 1);
             }
         }
+        i += 1;
     }
+    set.sort_unstable();
+    set.dedup();
 }
 
-fn advance(steps: &[Step], set: &BTreeSet<usize>, c: char) -> BTreeSet<usize> {
-    let mut next = BTreeSet::new();
+fn advance(steps: &[Step], set: &States, c: char) -> States {
+    let mut next = Vec::with_capacity(set.len() + 1);
     for &p in set {
         match steps.get(p) {
-            Some(Step::Char(x)) if *x == c => {
-                next.insert(p + 1);
-            }
-            Some(Step::Any) => {
-                next.insert(p + 1);
-            }
-            Some(Step::Star) => {
-                next.insert(p);
-            }
+            Some(Step::Char(x)) if *x == c => next.push(p + 1),
+            Some(Step::Any) => next.push(p + 1),
+            Some(Step::Star) => next.push(p),
             _ => {}
         }
     }
@@ -188,10 +188,10 @@ fn advance(steps: &[Step], set: &BTreeSet<usize>, c: char) -> BTreeSet<usize> {
 /// whether the search finished within `max_states`.
 pub fn glob_witnesses(globs: &[Vec<Token>], prefix: &str, max_states: usize) -> (Vec<String>, bool) {
     let mut all: Vec<Vec<Step>> = Vec::with_capacity(globs.len());
-    let mut start: Vec<BTreeSet<usize>> = Vec::with_capacity(globs.len());
+    let mut start: Vec<States> = Vec::with_capacity(globs.len());
     for g in globs {
         let s = steps(g);
-        let mut set = BTreeSet::from([0usize]);
+        let mut set: States = vec![0];
         closure(&s, &mut set);
         for c in prefix.chars() {
             set = advance(&s, &set, c);
@@ -205,7 +205,7 @@ pub fn glob_witnesses(globs: &[Vec<Token>], prefix: &str, max_states: usize) -> 
     // Only characters a live glob can still read matter; every other one behaves like a fresh one.
     let mut named: BTreeSet<char> = BTreeSet::new();
     for (s, set) in all.iter().zip(&start) {
-        let from = set.iter().next().copied().unwrap_or(0);
+        let from = set.first().copied().unwrap_or(0);
         for step in s.iter().skip(from) {
             if let Step::Char(c) = step {
                 named.insert(*c);
@@ -218,14 +218,15 @@ pub fn glob_witnesses(globs: &[Vec<Token>], prefix: &str, max_states: usize) -> 
     let mut alphabet: Vec<char> = vec![fresh];
     alphabet.extend(named.iter().copied().filter(|c| c.is_ascii_alphanumeric()));
     alphabet.extend(named.iter().copied().filter(|c| !c.is_ascii_alphanumeric()));
-    let mut seen: HashMap<Vec<BTreeSet<usize>>, ()> = HashMap::new();
-    let mut queue: VecDeque<(Vec<BTreeSet<usize>>, String)> = VecDeque::new();
+    let mut seen: HashMap<Vec<States>, ()> = HashMap::new();
+    let mut queue: VecDeque<(Vec<States>, String)> = VecDeque::new();
     let mut out = Vec::new();
+    let mut emitted: std::collections::HashSet<Vec<bool>> = std::collections::HashSet::new();
     queue.push_back((start, String::new()));
     let mut complete = true;
     while let Some((state, text)) = queue.pop_front() {
         for &c in &alphabet {
-            let next: Vec<BTreeSet<usize>> = all.iter().zip(&state).map(|(s, set)| advance(s, set, c)).collect();
+            let next: Vec<States> = all.iter().zip(&state).map(|(s, set)| advance(s, set, c)).collect();
             if seen.contains_key(&next) {
                 continue;
             }
@@ -235,8 +236,12 @@ pub fn glob_witnesses(globs: &[Vec<Token>], prefix: &str, max_states: usize) -> 
             }
             let mut t = text.clone();
             t.push(c);
+            // One witness per combination of accepting globs: the shortest (breadth first).
+            let accepts: Vec<bool> = all.iter().zip(&next).map(|(s, set)| set.contains(&s.len())).collect();
+            if emitted.insert(accepts) {
+                out.push(t.clone());
+            }
             seen.insert(next.clone(), ());
-            out.push(t.clone());
             queue.push_back((next, t));
         }
         if !complete {

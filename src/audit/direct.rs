@@ -79,9 +79,10 @@ pub(super) fn evaluate_direct(
             Some((_, e)) => Network::Endpoint(Known::Value(EndpointFacts {
                 id,
                 vpc_id: &e.vpc_id,
-                endpoint_type: &e.endpoint_type,
-                service_name: &e.service_name,
-                state: &e.state,
+                endpoint_type: e.endpoint_type.as_deref(),
+                service_name: e.service_name.as_deref(),
+                state: e.state.as_deref(),
+                private_dns: e.private_dns_enabled,
                 policy: world
                     .endpoint_policies
                     .get(id.as_str())
@@ -98,6 +99,7 @@ pub(super) fn evaluate_direct(
         match &network {
             Network::Endpoint(Known::Value(e)) => e
                 .service_name
+                .unwrap_or_default()
                 .strip_prefix("com.amazonaws.")
                 .and_then(|r| r.strip_suffix(".s3"))
                 .unwrap_or_default()

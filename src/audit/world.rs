@@ -90,6 +90,15 @@ impl<'s> World<'s> {
             through_endpoint,
         };
 
+        if let Some(problem) = snapshot.manifest.problem() {
+            w.findings.insert(finding(
+                Severity::Error,
+                "unreadable-input",
+                "manifest.json",
+                format!("the snapshot's manifest (its account and partition): {problem}; every expectation is unknown"),
+                None,
+            ));
+        }
         if let Some(problem) = snapshot.mraps.problem() {
             w.findings.insert(finding(
                 Severity::Error,
@@ -177,8 +186,10 @@ impl<'s> World<'s> {
             match captured {
                 Captured::Value(list) => {
                     for e in list {
-                        if e.service_name != path::MRAP_ENDPOINT_SERVICE && !named.contains(e.id.as_str()) {
-                            if path::direct::is_regional_s3_service(&e.service_name) {
+                        if e.service_name.as_deref() != Some(path::MRAP_ENDPOINT_SERVICE)
+                            && !named.contains(e.id.as_str())
+                        {
+                            if e.service_name.as_deref().is_some_and(path::direct::is_regional_s3_service) {
                                 let loaded =
                                     match e.policy_document.as_deref().map(|t| parse_policy(t, PolicyKind::Vpce)) {
                                         None => Known::Value(None),
@@ -193,6 +204,12 @@ impl<'s> World<'s> {
                         }
                         let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Endpoint(&e.id)) };
                         let name = format!("endpoint policy of {}", e.id);
+                        if let Some(why) = snapshot.endpoint_policy_unknown.get(&e.id) {
+                            w.unreadable(&e.id, &format!("the {name}"), why);
+                            w.unreadable_record("vpce", &e.id);
+                            w.endpoint_policies.insert(e.id.as_str(), Known::Unknown(why.clone()));
+                            continue;
+                        }
                         let loaded = w.load(
                             e.policy_document.as_deref(),
                             &name,
@@ -266,6 +283,19 @@ impl<'s> World<'s> {
             });
             return Known::Value(None);
         };
+        if kind == PolicyKind::Vpce {
+            // AWS refuses an endpoint policy without `Principal`; the parser below refuses it too,
+            // but this finding says why AWS would (PrivateLink's endpoint-policy considerations).
+            for l in crate::policy::refusal::missing_principal(text).unwrap_or_default() {
+                self.findings.insert(finding(
+                    l.severity,
+                    l.code,
+                    resource,
+                    format!("{name}: {}", l.message),
+                    Some(l.fix),
+                ));
+            }
+        }
         let normalized = normalize_json(text);
         let hash = Some(normalized.as_deref().map_or_else(|| format!("raw:{}", sha256(text)), sha256));
         match parse_policy(text, kind) {
@@ -279,7 +309,7 @@ impl<'s> World<'s> {
                     normalized,
                 });
                 if let Some((target, _)) = lint_as {
-                    for l in lint::lint(&policy, target) {
+                    for l in lint::lint(&policy, target).into_iter().chain(lint::size_lint(text, target.holder)) {
                         self.findings.insert(finding(
                             l.severity,
                             l.code,

@@ -181,7 +181,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Parses configuration text; `path` names the file in errors and anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    let ctx = Ctx { text, file: path, dir: path.parent().map(Path::to_path_buf).unwrap_or_default() };
+    let ctx = Ctx {
+        line_starts: line_starts(text),
+        file: path,
+        dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
     let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
         file: path.to_path_buf(),
         line: e.span().map(|s| ctx.line(&s)),
@@ -191,15 +195,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     ctx.resolve(raw)
 }
 
+/// The byte offset where each line of `text` starts, so that a span's line is a binary search
+/// rather than a count of newlines from the top (which made loading quadratic in the number of
+/// expectations: every expectation records the lines of three of its keys).
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+}
+
 struct Ctx<'a> {
-    text: &'a str,
+    line_starts: Vec<usize>,
     file: &'a Path,
     dir: PathBuf,
 }
 
 impl Ctx<'_> {
+    /// The 1-based line of a span's start.
     fn line(&self, span: &Range<usize>) -> usize {
-        self.text.get(..span.start).map_or(1, |before| before.matches('\n').count() + 1)
+        self.line_starts.partition_point(|&start| start <= span.start).max(1)
     }
 
     fn error<T>(&self, span: Option<Range<usize>>, key: &str, message: impl Into<String>) -> Result<T, ConfigError> {
@@ -357,11 +369,12 @@ impl Ctx<'_> {
             );
         }
         for (account, role) in &a.assume_role_arns {
-            if !crate::policy::parse::is_account_id(account) || !role.starts_with("arn:") || !role.contains(":role/") {
+            let arn = role.get_ref();
+            if !crate::policy::parse::is_account_id(account) || !arn.starts_with("arn:") || !arn.contains(":role/") {
                 return self.error(
-                    None,
-                    "aws.assume_role_arns",
-                    format!("`{account}` = `{role}`: expected a 12-digit account id and a role ARN"),
+                    Some(role.span()),
+                    &format!("aws.assume_role_arns.{account}"),
+                    format!("`{account}` = `{arn}`: expected a 12-digit account id and a role ARN"),
                 );
             }
         }
@@ -372,7 +385,7 @@ impl Ctx<'_> {
         Ok(AwsConfig {
             account_id: a.account_id.get_ref().clone(),
             endpoint_regions: a.endpoint_regions.clone(),
-            assume_role_arns: a.assume_role_arns.clone(),
+            assume_role_arns: a.assume_role_arns.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
             max_concurrency: a.max_concurrency.unwrap_or(8).max(1),
             call_timeout,
             endpoint_url: a.endpoint_url.clone(),
@@ -404,10 +417,17 @@ impl Ctx<'_> {
             // Long enough for a slow AWS account, short enough to notice a stuck cycle.
             None => interval.clamp(Duration::from_secs(60), Duration::from_secs(600)),
         };
-        let jitter = d.and_then(|d| d.jitter).unwrap_or(0.1);
-        if !(0.0..=1.0).contains(&jitter) {
-            return self.error(None, "daemon.jitter", format!("`{jitter}` must be between 0 and 1"));
-        }
+        let jitter = match d.and_then(|d| d.jitter.as_ref()) {
+            Some(j) if !(0.0..=1.0).contains(j.get_ref()) => {
+                return self.error(
+                    Some(j.span()),
+                    "daemon.jitter",
+                    format!("`{}` must be between 0 and 1", j.get_ref()),
+                );
+            }
+            Some(j) => *j.get_ref(),
+            None => 0.1,
+        };
         let refresh = match d.and_then(|d| d.refresh.as_ref()) {
             Some(v) => self.duration(v, "daemon.refresh")?,
             None => Duration::from_secs(30),
@@ -444,7 +464,7 @@ impl Ctx<'_> {
             (Some(m), None) => {
                 let mrap = m.get_ref();
                 if !is_mrap_alias(mrap) && !is_mrap_name(mrap) {
-                    return self.error(Some(m.span()), &key("mrap"), format!("`{mrap}` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)"));
+                    return self.error(Some(m.span()), &key("mrap"), format!("`{mrap}` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap` or `name-1a2b3c4d5e.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)"));
                 }
                 (mrap.clone(), None, m.span())
             }
@@ -564,10 +584,15 @@ impl Ctx<'_> {
     }
 }
 
-/// `mfzwi23gnjvgw.mrap`: lower-case letters and digits, then `.mrap`.
+/// An alias as `ListMultiRegionAccessPoints` reports it: `[a-z0-9][a-z0-9-]*.mrap`. AWS
+/// generates `mfzwi23gnjvgw.mrap`; emulators (moto, LocalStack) list `name-1a2b3c4d5e.mrap`,
+/// and a user copies whichever the listing printed. Whether the snapshot has it is checked
+/// against the snapshot, not guessed from its shape.
 pub fn is_mrap_alias(s: &str) -> bool {
-    s.strip_suffix(".mrap")
-        .is_some_and(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    s.strip_suffix(".mrap").is_some_and(|a| {
+        a.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    })
 }
 
 /// MRAP names: 3-50 characters of lower-case letters, digits and hyphens
@@ -587,6 +612,14 @@ pub fn is_endpoint_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_of_a_span_is_its_1_based_line() {
+        let ctx = Ctx { line_starts: line_starts("a\nbb\n\nc"), file: Path::new("f"), dir: PathBuf::new() };
+        for (offset, line) in [(0, 1), (1, 1), (2, 2), (4, 2), (5, 3), (6, 4), (99, 4)] {
+            assert_eq!(ctx.line(&(offset..offset)), line, "offset {offset}");
+        }
+    }
 
     const GOOD: &str = r#"
 [source]
@@ -649,7 +682,7 @@ context = { "aws:PrincipalOrgID" = "o-abc123", "aws:TagKeys" = ["a", "b"] }
             ),
             (
                 &GOOD.replace("mfzwi23gnjvgw.mrap", "My_MRAP"),
-                "/etc/mrap/c.toml line 8, key `expect[0].mrap`: `My_MRAP` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)",
+                "/etc/mrap/c.toml line 8, key `expect[0].mrap`: `My_MRAP` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap` or `name-1a2b3c4d5e.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)",
             ),
             (
                 &GOOD.replace("s3:GetObject", "s3:Get*"),
@@ -672,6 +705,18 @@ context = { "aws:PrincipalOrgID" = "o-abc123", "aws:TagKeys" = ["a", "b"] }
                 "/etc/mrap/c.toml line 5, key `daemon.interval`: `soon` is not a duration such as `5m` or `30s`: expected number at 0",
             ),
             ("[source\n", "/etc/mrap/c.toml line 1: unclosed table, expected `]`"),
+            (
+                "[source]\nkind = \"snapshot\"\npath = \"x\"\n[daemon]\ninterval = \"5m\"\njitter = 1.5\n",
+                "/etc/mrap/c.toml line 6, key `daemon.jitter`: `1.5` must be between 0 and 1",
+            ),
+            (
+                "[source]\nkind = \"aws\"\n[aws]\naccount_id = \"123456789012\"\nassume_role_arns = { \"444455556666\" = \"arn:aws:iam::444455556666:user/x\" }\n",
+                "/etc/mrap/c.toml line 5, key `aws.assume_role_arns.444455556666`: `444455556666` = `arn:aws:iam::444455556666:user/x`: expected a 12-digit account id and a role ARN",
+            ),
+            (
+                &GOOD.replace("mfzwi23gnjvgw.mrap", "-bad.mrap"),
+                "/etc/mrap/c.toml line 8, key `expect[0].mrap`: `-bad.mrap` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap` or `name-1a2b3c4d5e.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(err(text), *want, "config:\n{text}");
@@ -682,6 +727,10 @@ context = { "aws:PrincipalOrgID" = "o-abc123", "aws:TagKeys" = ["a", "b"] }
     fn identifiers() {
         assert!(is_mrap_alias("mfzwi23gnjvgw.mrap"));
         assert!(!is_mrap_alias("MFZ.mrap"));
+        assert!(is_mrap_alias("reports-1a2b3c4d5e.mrap"), "the form moto and LocalStack list");
+        assert!(!is_mrap_alias("-reports.mrap"));
+        assert!(!is_mrap_alias(".mrap"));
+        assert!(!is_mrap_alias("re_ports.mrap"));
         assert!(is_mrap_name("reports-global"));
         assert!(!is_mrap_name("ab"));
         assert!(is_endpoint_id("vpce-1a2b3c4d"));

@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use tracing::error;
 
 use super::metrics::Metrics;
 use super::page::{self, CycleInfo};
@@ -30,6 +31,9 @@ pub struct Shared {
     /// The current interval (it can change on reload).
     pub interval: RwLock<Duration>,
     pub history_path: PathBuf,
+    /// Why the last cycle's history write failed (`None` once a write succeeds): the status
+    /// page shows it instead of a history that silently stopped.
+    pub history_error: RwLock<Option<String>>,
     /// The status page's reload period (`[daemon] refresh`; it can change on reload).
     pub refresh: RwLock<Duration>,
     /// The last cycle's outcome, duration and input, for the status page.
@@ -37,14 +41,20 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The published report. The locks hold plain values written whole, so a poisoned one (a
+    /// panic elsewhere while holding it) still holds a consistent value: read it, never "none".
     pub fn current_report(&self) -> Option<Arc<Report>> {
-        self.report.read().ok().and_then(|r| r.clone())
+        self.report.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    pub fn history_problem(&self) -> Option<String> {
+        self.history_error.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Ready once a cycle has completed and the last one is not older than three intervals.
     pub fn readiness(&self) -> Result<(), String> {
-        let last = self.last_cycle.read().ok().and_then(|l| *l);
-        let interval = self.interval.read().map(|i| *i).unwrap_or(Duration::from_secs(300));
+        let last = *self.last_cycle.read().unwrap_or_else(PoisonError::into_inner);
+        let interval = *self.interval.read().unwrap_or_else(PoisonError::into_inner);
         match last {
             None => Err("no audit cycle has completed yet".into()),
             Some(t) => {
@@ -82,7 +92,15 @@ pub async fn serve(
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render()).into_response()
+    match s.metrics.render() {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        // An empty 200 would read as "no series": every alert on absence would misfire.
+        Err(e) => {
+            s.metrics.internal_error("metrics_encode");
+            error!(error = %e, "The metrics could not be rendered.");
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot render the metrics: {e}\n")).into_response()
+        }
+    }
 }
 
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
@@ -124,14 +142,23 @@ async fn history(State(s): State<Arc<Shared>>, Query(q): Query<HistoryQuery>) ->
     .await;
     match events {
         Ok(Ok(events)) => axum::Json(serde_json::json!({ "events": events })).into_response(),
-        Ok(Err(e)) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Ok(Err(e)) => {
+            s.metrics.internal_error("history_read");
+            error!(error = %e, "The history could not be read for /api/v1/history.");
+            json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("the history could not be read: {e}"))
+        }
+        Err(e) => {
+            s.metrics.internal_error("history_read");
+            error!(error = %e, "The history reader stopped.");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("the history reader stopped: {e}"))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::response::Html;
 
     fn shared(last: Option<DateTime<Utc>>) -> Shared {
         Shared {
@@ -140,9 +167,25 @@ mod tests {
             last_cycle: RwLock::new(last),
             interval: RwLock::new(Duration::from_secs(60)),
             history_path: PathBuf::from("/nonexistent"),
+            history_error: RwLock::new(None),
             refresh: RwLock::new(Duration::from_secs(30)),
             cycle: RwLock::new(None),
         }
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_history_is_shown_and_counted_not_none_recorded() {
+        let s = Arc::new(shared(None));
+        let Html(page) = page::status(State(s.clone()), Query(page::StatusQuery { expect: None })).await;
+        assert!(page.contains("The history could not be read:"), "{page}");
+        assert!(!page.contains("None recorded"), "{page}");
+        let r = history(State(s.clone()), Query(HistoryQuery { expect: None, since: None, limit: None })).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = s.metrics.render().unwrap();
+        assert!(text.contains("mrap_auditor_internal_errors_total{kind=\"history_read\"} 2"), "{text}");
+        *s.history_error.write().unwrap() = Some("disk full".into());
+        let Html(page) = page::status(State(s), Query(page::StatusQuery { expect: None })).await;
+        assert!(page.contains("The history could not be written:</b> disk full"), "{page}");
     }
 
     #[test]

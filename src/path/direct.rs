@@ -85,29 +85,45 @@ fn decide_with(
         }
         Network::Endpoint(Known::Value(e)) => {
             let wanted = regional_service(region);
-            let service_ok = e.service_name == wanted;
-            structural.push(Check {
-                check: "endpoint service".into(),
-                result: Tri::from(service_ok),
-                detail: if service_ok {
-                    format!("{} is an endpoint of `{wanted}`", e.id)
-                } else {
-                    format!(
-                        "{} is an endpoint of `{}`, which does not reach a bucket of {region} directly: only `{wanted}` does",
-                        e.id, e.service_name
-                    )
+            // A field the description lacks makes its check unknown, never failed.
+            structural.push(match e.service_name {
+                None => Check {
+                    check: "endpoint service".into(),
+                    result: Tri::Unknown,
+                    detail: format!("the description of {} gives no `ServiceName`", e.id),
+                },
+                Some(service) if service == wanted => Check {
+                    check: "endpoint service".into(),
+                    result: Tri::Yes,
+                    detail: format!("{} is an endpoint of `{wanted}`", e.id),
+                },
+                Some(service) => Check {
+                    check: "endpoint service".into(),
+                    result: Tri::No,
+                    detail: format!(
+                        "{} is an endpoint of `{service}`, which does not reach a bucket of {region} directly: only `{wanted}` does",
+                        e.id
+                    ),
                 },
             });
-            let available = e.state.eq_ignore_ascii_case("available");
-            structural.push(Check {
-                check: "endpoint state".into(),
-                result: Tri::from(available),
-                detail: format!(
-                    "{} is `{}`{}",
-                    e.id,
-                    e.state,
-                    if available { "" } else { ", not `available`: it carries no traffic" }
-                ),
+            structural.push(match e.state {
+                None => Check {
+                    check: "endpoint state".into(),
+                    result: Tri::Unknown,
+                    detail: format!("the description of {} gives no `State`", e.id),
+                },
+                Some(state) => {
+                    let available = state.eq_ignore_ascii_case("available");
+                    Check {
+                        check: "endpoint state".into(),
+                        result: Tri::from(available),
+                        detail: format!(
+                            "{} is `{state}`{}",
+                            e.id,
+                            if available { "" } else { ", not `available`: it carries no traffic" }
+                        ),
+                    }
+                }
             });
             context.insert("aws:SourceVpce", ContextValue::Single(e.id.to_string()));
             if !e.vpc_id.is_empty() {

@@ -12,7 +12,7 @@ mod access;
 pub mod layout;
 pub mod svg;
 
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
@@ -21,6 +21,7 @@ use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 use serde::Deserialize;
+use tracing::error;
 
 use super::http::Shared;
 use crate::access::AccessMap;
@@ -87,7 +88,7 @@ details{margin:.3em 0}summary{cursor:pointer;font-weight:600}
 
 /// The frame of every page: head with the refresh, the header with links, freshness.
 fn frame(s: &Shared, title: &str, body: Markup) -> Html<String> {
-    let refresh = s.refresh.read().map(|r| r.as_secs()).unwrap_or(30).max(1);
+    let refresh = s.refresh.read().unwrap_or_else(PoisonError::into_inner).as_secs().max(1);
     let page = html! {
         (DOCTYPE)
         html lang="en" {
@@ -115,10 +116,10 @@ fn frame(s: &Shared, title: &str, body: Markup) -> Html<String> {
 
 /// The age of the report, the source state, the last cycle's duration, readiness.
 fn freshness(s: &Shared, refresh: u64) -> Markup {
-    let cycle = s.cycle.read().ok().and_then(|c| c.clone());
+    let cycle = s.cycle.read().unwrap_or_else(PoisonError::into_inner).clone();
     let report = s.current_report();
     let now = Utc::now();
-    let interval = s.interval.read().map(|i| *i).unwrap_or(Duration::from_secs(300));
+    let interval = *s.interval.read().unwrap_or_else(PoisonError::into_inner);
     html! {
         section.fresh aria-label="freshness" {
             @match &report {
@@ -179,30 +180,49 @@ fn legend() -> Markup {
     }
 }
 
+/// The recent events, or why they could not be read (logged and counted: an unreadable history
+/// is never shown as "none recorded").
 async fn recent_events(s: &Shared, expectation: Option<String>, limit: usize) -> Result<Vec<Event>, String> {
     let path = s.history_path.clone();
-    match tokio::task::spawn_blocking(move || {
+    let read = tokio::task::spawn_blocking(move || {
         History::open_read_only(&path).and_then(|h| h.events(expectation.as_deref(), None, limit))
     })
-    .await
-    {
-        Ok(Ok(events)) => Ok(events),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(e) => Err(e.to_string()),
+    .await;
+    let failure = match read {
+        Ok(Ok(events)) => return Ok(events),
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("the history reader stopped: {e}"),
+    };
+    s.metrics.internal_error("history_read");
+    error!(error = %failure, "The history could not be read for the status page.");
+    Err(failure)
+}
+
+/// The recent changes, and the history's own problems.
+fn changes_section(s: &Shared, events: &Result<Vec<Event>, String>) -> Markup {
+    html! {
+        @if let Some(problem) = s.history_problem() {
+            p.failed { b { "The history could not be written:" } " " (problem) }
+        }
+        (events_table(events))
     }
 }
 
 #[derive(Debug, Deserialize)]
 pub struct StatusQuery {
     /// The expectation whose decisions colour the pictures (default: each MRAP's most urgent).
-    expect: Option<String>,
+    pub expect: Option<String>,
 }
 
 /// `/`: every MRAP drawn, then the expectations, the findings and the recent changes.
 pub async fn status(State(s): State<Arc<Shared>>, Query(q): Query<StatusQuery>) -> Html<String> {
     let events = recent_events(&s, None, 20).await;
     let Some(r) = s.current_report() else {
-        return frame(&s, "status", html! { p.empty { "No audit cycle has completed yet." } (events_table(&events)) });
+        return frame(
+            &s,
+            "status",
+            html! { p.empty { "No audit cycle has completed yet." } h2 { "Recent changes" } (changes_section(&s, &events)) },
+        );
     };
     let body = html! {
         @for mrap in layout::mraps(&r) {
@@ -220,7 +240,7 @@ pub async fn status(State(s): State<Arc<Shared>>, Query(q): Query<StatusQuery>) 
         (expectations_table(&r))
         (findings_table(&r))
         h2 { "Recent changes" }
-        (events_table(&events))
+        (changes_section(&s, &events))
     };
     frame(&s, "status", body)
 }
@@ -309,7 +329,7 @@ fn findings_table(r: &Report) -> Markup {
 fn events_table(events: &Result<Vec<Event>, String>) -> Markup {
     html! {
         @match events {
-            Err(why) => { p.unknown { "The history cannot be read: " (why) } }
+            Err(why) => { p.failed { b { "The history could not be read:" } " " (why) } }
             Ok(events) if events.is_empty() => { p.empty { "None recorded." } }
             Ok(events) => {
                 table.wide {
@@ -368,7 +388,7 @@ pub async fn expectation(State(s): State<Arc<Shared>>, Path(name): Path<String>)
         return (StatusCode::NOT_FOUND, frame(&s, "unknown expectation", body)).into_response();
     };
     let events = recent_events(&s, Some(name.clone()), 500).await;
-    let cycle = s.cycle.read().ok().and_then(|c| c.clone());
+    let cycle = s.cycle.read().unwrap_or_else(PoisonError::into_inner).clone();
     let input = cycle.as_ref().and_then(|c| c.input.clone());
     let explains = match input.clone() {
         Some(input) => {
@@ -397,7 +417,7 @@ pub async fn expectation(State(s): State<Arc<Shared>>, Path(name): Path<String>)
         h3 { "Verdict over time" }
         @match &events {
             Ok(ev) => { (svg::timeline(ev, Utc::now())) }
-            Err(why) => { p.unknown { "The history cannot be read: " (why) } }
+            Err(why) => { p.failed { b { "The history could not be read:" } " " (why) } }
         }
         h3 { "Reproduce it on a terminal" }
         pre #command { code { (command) } }
@@ -413,7 +433,7 @@ pub async fn expectation(State(s): State<Arc<Shared>>, Path(name): Path<String>)
             }
         }
         h3 { "Changes" }
-        (events_table(&events.map(|mut v| { v.truncate(50); v })))
+        (changes_section(&s, &events.map(|mut v| { v.truncate(50); v })))
     };
     frame(&s, &e.name, body).into_response()
 }
@@ -421,7 +441,7 @@ pub async fn expectation(State(s): State<Arc<Shared>>, Path(name): Path<String>)
 /// `/access`: the access map.
 pub async fn access_map(State(s): State<Arc<Shared>>) -> Html<String> {
     let report = s.current_report();
-    let cycle = s.cycle.read().ok().and_then(|c| c.clone());
+    let cycle = s.cycle.read().unwrap_or_else(PoisonError::into_inner).clone();
     let accepted = cycle.and_then(|c| c.accepted.clone());
     let body = match report.as_ref().and_then(|r| r.access.as_ref()) {
         Some(map) => access::view(map, accepted.as_deref()),
