@@ -515,7 +515,6 @@ fn statements_of<'a>(policy: &Known<Option<NamedPolicy<'a>>>) -> Vec<&'a Stateme
 }
 
 /// Builds the cells of one path (without deciding them).
-#[expect(clippy::too_many_arguments, reason = "one path's facts, each from a different input")]
 fn make_path<'a>(
     world: &'a World<'_>,
     config: &'a Config,
@@ -651,14 +650,15 @@ pub fn path_cells<'a>(
 }
 
 /// The doors of one bucket with their networks, and the facts they share.
-#[expect(clippy::type_complexity, reason = "a private tuple of what every door of a bucket shares")]
+type Doors<'a> = (Vec<(Door, Network<'a>)>, BucketInputs<'a>, &'a str, (String, i64));
+
 fn doors<'a>(
     world: &'a World<'_>,
     mrap: &'a Mrap,
     bucket: &'a str,
     mrap_arn: &'a str,
     options: &AuditOptions,
-) -> Option<(Vec<(Door, Network<'a>)>, BucketInputs<'a>, &'a str, (String, i64))> {
+) -> Option<Doors<'a>> {
     let snapshot: &'a Snapshot = world.snapshot;
     let account = snapshot.account_id()?;
     let region = mrap.regions.iter().find(|r| r.bucket == bucket)?;
@@ -713,8 +713,11 @@ pub struct Answers {
     pub proposed: BTreeMap<Cell, Decision>,
 }
 
+/// A door's cell count and answers, or why it was not decided.
+type Decided = Result<(usize, Answers), UnknownAccess>;
+
 /// Decides one door within the cell budget.
-fn decide_door(p: &PathCells<'_>, max: usize) -> Result<(usize, Answers), UnknownAccess> {
+fn decide_door(p: &PathCells<'_>, max: usize) -> Decided {
     let cells = p.cells();
     let count = cells.len();
     if count > max || !p.complete {
@@ -794,7 +797,7 @@ pub fn build(world: &World<'_>, config: &Config, options: &AuditOptions, only: O
             };
             // Doors are independent: build and decide them on every core (the evaluator is pure).
             let inputs = &inputs;
-            let built: Vec<(PathCells<'_>, Result<(usize, Answers), UnknownAccess>)> = std::thread::scope(|scope| {
+            let built: Vec<(PathCells<'_>, Decided)> = std::thread::scope(|scope| {
                 let handles: Vec<_> = doors
                     .into_iter()
                     .map(|(door, network)| {

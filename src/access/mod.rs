@@ -84,7 +84,7 @@ pub struct Grant {
 impl Grant {
     /// What identifies a grant across cycles and in an accepted map: everything but the witness
     /// and the explanation (which may change with unrelated statements).
-    pub fn identity(&self) -> (String, String, Vec<String>, String, Vec<String>) {
+    pub fn identity(&self) -> GrantId {
         (self.path.clone(), self.callers.clone(), self.actions.clone(), self.keys.clone(), self.conditions.clone())
     }
 
@@ -151,13 +151,15 @@ impl AccessMap {
     }
 }
 
+/// What identifies a grant: path, callers, actions, keys, conditions.
+type GrantId = (String, String, Vec<String>, String, Vec<String>);
+
 /// Grants of `new` not in `old` (`gained`) and of `old` not in `new` (`lost`), per MRAP and
 /// bucket (DESIGN §10 "Access drift").
 pub fn changes(old: &AccessMap, new: &AccessMap) -> Vec<AccessChange> {
-    let index =
-        |m: &AccessMap| -> BTreeMap<(String, String, (String, String, Vec<String>, String, Vec<String>)), Grant> {
-            m.grants().map(|(mr, b, g)| ((mr.mrap.clone(), b.bucket.clone(), g.identity()), g.clone())).collect()
-        };
+    let index = |m: &AccessMap| -> BTreeMap<(String, String, GrantId), Grant> {
+        m.grants().map(|(mr, b, g)| ((mr.mrap.clone(), b.bucket.clone(), g.identity()), g.clone())).collect()
+    };
     let (a, b) = (index(old), index(new));
     let mut out = Vec::new();
     for ((mrap, bucket, id), g) in &b {

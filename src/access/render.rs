@@ -26,11 +26,14 @@ struct Group {
     witness: Cell,
 }
 
+/// Per action class, the key classes it is allowed on.
+type AllowedKeys = BTreeMap<usize, BTreeSet<usize>>;
+
 /// Merges the allowed cells into grants.
 pub(super) fn merge(p: &PathCells<'_>, answers: &BTreeMap<Cell, Decision>, zone: &Zone) -> Vec<Grant> {
     let n_object = p.object_actions.len();
     // (caller, free combination) → action → allowed keys.
-    let mut per: BTreeMap<(usize, Vec<Option<usize>>), BTreeMap<usize, BTreeSet<usize>>> = BTreeMap::new();
+    let mut per: BTreeMap<(usize, Vec<Option<usize>>), AllowedKeys> = BTreeMap::new();
     for (cell, d) in answers {
         if *d == Decision::Allow {
             per.entry((cell.caller, cell.free.clone())).or_default().entry(cell.action).or_default().insert(cell.key);
