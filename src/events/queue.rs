@@ -63,6 +63,7 @@ pub enum QueueSignal {
     /// A queue could not be read (after the SDK's retries).
     Failed {
         region: String,
+        api: &'static str,
         code: String,
         message: String,
     },
@@ -130,10 +131,10 @@ struct Poller {
 }
 
 impl Poller {
-    async fn failed(&self, api: &str, code: String, message: String) {
+    async fn failed(&self, api: &'static str, code: String, message: String) {
         warn!(region = %self.region, queue = %self.url, api, code = %code, message = %message, "Event queue could not be read; the poll stays the ground truth.");
         self.queue_errors.with_label_values(&[&self.region, &code]).inc();
-        let _ = self.signals.send(QueueSignal::Failed { region: self.region.clone(), code, message }).await;
+        let _ = self.signals.send(QueueSignal::Failed { region: self.region.clone(), api, code, message }).await;
     }
 
     async fn run(self) {
