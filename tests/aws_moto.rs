@@ -413,3 +413,174 @@ fn moto_world_through_snapshot_and_check_matches_the_live_source_and_the_seed() 
     assert_eq!(verdicts(&live), verdicts(&seed));
     drop(moto);
 }
+
+// ---------- change events through moto's SQS ----------
+
+/// A CloudTrail `PutBucketPolicy` record in its EventBridge envelope, as EventBridge delivers it
+/// to SQS (EventBridge: "AWS service events delivered via AWS CloudTrail"; the record as the S3
+/// User Guide's "CloudTrail log file entries" show it). `eventTime` has milliseconds so that the
+/// test can measure the lag below a second (CloudTrail itself writes whole seconds).
+fn put_bucket_policy_event(bucket: &str, event_time: &str) -> String {
+    serde_json::json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
+        "account": ACCOUNT, "time": event_time, "region": "us-east-1", "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLE:alice",
+                "arn": "arn:aws:sts::123456789012:assumed-role/admin/alice", "accountId": ACCOUNT},
+            "eventTime": event_time, "eventSource": "s3.amazonaws.com", "eventName": "PutBucketPolicy",
+            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "[aws-cli/2.15.0]",
+            "requestParameters": {"bucketName": bucket, "bucketPolicy": {"Version": "2012-10-17"}, "policy": [""],
+                "Host": format!("{bucket}.s3.us-east-1.amazonaws.com")},
+            "responseElements": null, "requestID": "9QF3XKQG8TV0YF2B", "eventID": "e1", "readOnly": false,
+            "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ACCOUNT,
+            "eventCategory": "Management"
+        }
+    })
+    .to_string()
+}
+
+fn log_lines(d: &support::Daemon, into: &mut Vec<Value>) {
+    while let Ok(line) = d.logs.try_recv() {
+        into.push(serde_json::from_str(&line).unwrap_or_default());
+    }
+}
+
+#[test]
+fn a_bucket_policy_change_event_flips_the_verdict_within_seconds_and_names_the_actor() {
+    use support::{B1, sample, wait_for};
+    let Some(moto) = start_moto() else { return };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let world = runtime.block_on(create_world(&moto.url));
+    let sqs = aws_sdk_sqs::Client::new(&sdk(&moto.url, "us-east-1"));
+    let queue = runtime.block_on(sqs.create_queue().queue_name("mrap-auditor-events").send()).unwrap();
+    let queue = queue.queue_url().unwrap().to_string();
+    let missing = format!("{}/{ACCOUNT}/no-such-queue", moto.url);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &moto.url, &world);
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[daemon]\ninterval = \"1h\"\njitter = 0.0\nlisten = \"127.0.0.1:0\"\nstate = \"state/history.db\"\n\n\
+         [events]\nqueues = {{ \"us-east-1\" = \"{queue}\", \"us-west-2\" = \"{missing}\" }}\ndebounce = \"50ms\"\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let d = support::Daemon::start_hermetic_aws(&config, &[]);
+    let holds = |d: &support::Daemon| {
+        sample(&d.metrics(), "mrap_auditor_expectation_holds", &[("expectation", support::APP), ("bucket", B1)])
+    };
+    wait_for("the first (full) cycle", Duration::from_secs(60), || holds(&d) == Some(0.0));
+
+    // The queue that does not exist is an error, counted, and a warning finding; nothing else.
+    wait_for("the missing queue's error", Duration::from_secs(20), || {
+        sample(&d.metrics(), "mrap_auditor_queue_errors_total", &[("region", "us-west-2")]).is_some_and(|v| v >= 1.0)
+    });
+
+    // Someone fixes bucket 1's policy; CloudTrail → EventBridge → SQS delivers the event.
+    runtime.block_on(async {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk(&moto.url, "us-east-1")).force_path_style(true).build(),
+        );
+        s3.put_bucket_policy()
+            .bucket(B1)
+            .policy(seed_policy("arn:aws:s3:::doc-examplebucket1/*"))
+            .send()
+            .await
+            .unwrap();
+    });
+    let sent = std::time::Instant::now();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    runtime
+        .block_on(sqs.send_message().queue_url(&queue).message_body(put_bucket_policy_event(B1, &now)).send())
+        .unwrap();
+    wait_for("the verdict to flip on the event", Duration::from_secs(5), || holds(&d) == Some(1.0));
+    let flipped = sent.elapsed();
+
+    let metrics = d.metrics();
+    assert_eq!(
+        sample(&metrics, "mrap_auditor_events_received_total", &[("source", "s3"), ("event", "PutBucketPolicy")]),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(sample(&metrics, "mrap_auditor_event_lag_seconds_count", &[]), Some(1.0));
+    let lag = sample(&metrics, "mrap_auditor_event_lag_seconds_sum", &[]).unwrap();
+    let processing = sample(&metrics, "mrap_auditor_event_processing_seconds_sum", &[]).unwrap();
+    assert!(processing < 1.0, "message received to verdict published: {processing} s");
+    assert!(lag < 2.0, "eventTime to verdict published: {lag} s");
+    eprintln!("event_lag_seconds {lag:.3}, event_processing_seconds {processing:.3}, enqueue to flip {flipped:?}");
+
+    // One GetBucketPolicy for the event, not a full capture.
+    let mut logs = Vec::new();
+    wait_for("the event cycle's log line", Duration::from_secs(5), || {
+        log_lines(&d, &mut logs);
+        logs.iter().any(|v| v["fields"]["message"] == "Change events audited.")
+    });
+    let audited = logs.iter().find(|v| v["fields"]["message"] == "Change events audited.").unwrap();
+    assert_eq!(audited["fields"]["calls"], 1, "{audited}");
+    assert_eq!(audited["fields"]["recorded"], true, "{audited}");
+
+    // The queue is drained: the message was deleted once the cycle was recorded.
+    let waiting = || {
+        let out = runtime
+            .block_on(
+                sqs.get_queue_attributes()
+                    .queue_url(&queue)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                    .send(),
+            )
+            .unwrap();
+        let get = |k: aws_sdk_sqs::types::QueueAttributeName| {
+            out.attributes().and_then(|a| a.get(&k)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        };
+        get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            + get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+    };
+    wait_for("the queue to be drained", Duration::from_secs(5), || waiting() == 0);
+
+    // The history names the actor, for the policy change and for the verdict change it caused.
+    let out = auditor(&["history", "--config", config.to_str().unwrap(), "--format", "json"]);
+    let history = json_of(&out);
+    let events = history["events"].as_array().unwrap();
+    let alice = "arn:aws:sts::123456789012:assumed-role/admin/alice";
+    for kind in ["policy_change", "verdict_change", "decision_change"] {
+        let e = events.iter().find(|e| e["kind"] == kind).unwrap_or_else(|| panic!("no {kind}: {history}"));
+        assert_eq!(e["changed_by"]["actor"], alice, "{e}");
+        assert_eq!(e["changed_by"]["event_name"], "PutBucketPolicy");
+        assert_eq!(e["changed_by"]["source_ip"], "198.51.100.7");
+        assert_eq!(e["changed_by"]["request_id"], "9QF3XKQG8TV0YF2B");
+    }
+    let text = auditor(&["history", "--config", config.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains(&format!("[changed by {alice} at ")), "{text}");
+    let (_, page) = d.get("/");
+    assert!(page.contains(&format!("changed by {alice}")), "{page}");
+    let (_, api) = d.get("/api/v1/history");
+    assert!(api.contains(alice), "{api}");
+    let (_, report) = d.get("/api/v1/report");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let codes: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"event-queue-unreadable"), "{codes:?}");
+    assert_eq!(report["expectations"][0]["status"], "holds", "a queue error alone changes no verdict");
+
+    // Malformed, unknown and unrelated events: logged, counted, deleted; no cycle, no loop.
+    for body in [
+        "this is not an EventBridge event".to_string(),
+        put_bucket_policy_event(B1, &now).replace("\"PutBucketPolicy\"", "\"GetBucketPolicy\""),
+        put_bucket_policy_event("someone-elses-bucket", &now),
+    ] {
+        runtime.block_on(sqs.send_message().queue_url(&queue).message_body(body).send()).unwrap();
+    }
+    wait_for("three drops", Duration::from_secs(10), || {
+        let m = d.metrics();
+        ["malformed", "unknown_event", "not_used"]
+            .iter()
+            .all(|r| sample(&m, "mrap_auditor_events_dropped_total", &[("reason", r)]) == Some(1.0))
+    });
+    wait_for("the queue to be drained again", Duration::from_secs(5), || waiting() == 0);
+    log_lines(&d, &mut logs);
+    let cycles = logs.iter().filter(|v| v["fields"]["message"] == "Change events audited.").count();
+    assert_eq!(cycles, 1, "dropped events trigger no cycle");
+    drop(d);
+    drop(moto);
+}
