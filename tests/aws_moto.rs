@@ -460,10 +460,12 @@ fn a_bucket_policy_change_event_flips_the_verdict_within_seconds_and_names_the_a
 
     let dir = tempfile::tempdir().unwrap();
     let config = write_config(dir.path(), &moto.url, &world);
+    let (am_port, pushes) = support::fake_alertmanager();
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str(&format!(
         "\n[daemon]\ninterval = \"1h\"\njitter = 0.0\nlisten = \"127.0.0.1:0\"\nstate = \"state/history.db\"\n\n\
-         [events]\nqueues = {{ \"us-east-1\" = \"{queue}\", \"us-west-2\" = \"{missing}\" }}\ndebounce = \"50ms\"\n"
+         [events]\nqueues = {{ \"us-east-1\" = \"{queue}\", \"us-west-2\" = \"{missing}\" }}\ndebounce = \"50ms\"\n\n\
+         [alertmanager]\nurl = \"http://127.0.0.1:{am_port}\"\n"
     ));
     std::fs::write(&config, text).unwrap();
     let d = support::Daemon::start_hermetic_aws(&config, &[]);
@@ -581,6 +583,31 @@ fn a_bucket_policy_change_event_flips_the_verdict_within_seconds_and_names_the_a
     log_lines(&d, &mut logs);
     let cycles = logs.iter().filter(|v| v["fields"]["message"] == "Change events audited.").count();
     assert_eq!(cycles, 1, "dropped events trigger no cycle");
+
+    // Bob breaks it again: the pushed alert says who, at once.
+    runtime.block_on(async {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk(&moto.url, "us-east-1")).force_path_style(true).build(),
+        );
+        s3.put_bucket_policy().bucket(B1).policy(seed_policy("arn:aws:s3:::doc-examplebucket1")).send().await.unwrap();
+    });
+    let bob = put_bucket_policy_event(B1, &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .replace("arn:aws:sts::123456789012:assumed-role/admin/alice", "arn:aws:iam::123456789012:user/bob");
+    runtime.block_on(sqs.send_message().queue_url(&queue).message_body(bob).send()).unwrap();
+    wait_for("the verdict to break on the event", Duration::from_secs(5), || holds(&d) == Some(0.0));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut annotated = None;
+    while annotated.is_none() && std::time::Instant::now() < deadline {
+        let Ok(body) = pushes.recv_timeout(Duration::from_millis(200)) else { continue };
+        let v: Value = serde_json::from_str(&body).unwrap();
+        annotated = v.as_array().unwrap().iter().find_map(|a| {
+            let by = a["annotations"]["changed_by"].as_str()?;
+            (a["labels"]["alertname"] == "MrapAuditorExpectationViolated" && by.contains("user/bob"))
+                .then(|| by.to_string())
+        });
+    }
+    let annotated = annotated.expect("a violation alert with the actor");
+    assert!(annotated.starts_with("changed by arn:aws:iam::123456789012:user/bob at "), "{annotated}");
     drop(d);
     drop(moto);
 }

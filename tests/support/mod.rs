@@ -255,3 +255,36 @@ pub fn hermetic_aws(command: &mut Command) {
         .env_remove("AWS_SESSION_TOKEN")
         .env_remove("AWS_ENDPOINT_URL");
 }
+
+/// A fake Alertmanager that records every `POST /api/v2/alerts` body.
+pub fn fake_alertmanager() -> (u16, mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            let mut line = String::new();
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap_or(0);
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if request_line.starts_with("POST /api/v2/alerts") {
+                let _ = tx.send(String::from_utf8_lossy(&body).to_string());
+            }
+        }
+    });
+    (port, rx)
+}
