@@ -238,8 +238,9 @@ impl Daemon {
         if new.daemon.listen != old.listen
             || new.daemon.state != old.state
             || new.alertmanager_url != self.config.alertmanager_url
+            || new.events.as_ref().map(|e| &e.queues) != self.config.events.as_ref().map(|e| &e.queues)
         {
-            warn!("`listen`, `state` and `[alertmanager]` take effect at the next restart.");
+            warn!("`listen`, `state`, `[alertmanager]` and `[events] queues` take effect at the next restart.");
         }
         if let Ok(mut i) = self.shared.interval.write() {
             *i = new.daemon.interval;
@@ -435,7 +436,7 @@ impl Daemon {
             *r = Some(Arc::new(report.clone()));
         }
         self.previous = Some(report);
-        if !trigger.is_poll() {
+        if !trigger.events.is_empty() {
             let published = Utc::now();
             EventState::observe_latency(metrics, &trigger, published);
             let lag_ms = trigger.events.iter().map(|(e, _)| (published - e.event_time).num_milliseconds()).max();
