@@ -46,6 +46,7 @@ pub(super) use crate::events::queue::QueueSignal;
 /// Without the `aws` feature there is no queue: the signals never come.
 #[cfg(not(feature = "aws"))]
 #[derive(Debug)]
+#[expect(dead_code, reason = "without the aws feature no queue sends a signal; the loop still names them")]
 pub(super) enum QueueSignal {
     Messages(Vec<Message>),
     Failed { region: String, api: &'static str, code: String, message: String },
