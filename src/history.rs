@@ -217,7 +217,11 @@ impl History {
                       from: Option<&str>,
                       to: Option<&str>,
                       detail: &str| {
-            let by = cause.for_subject(subject, kind != "policy_change");
+            // Verdicts, decisions, pending changes and failover are consequences of the cycle's
+            // events; a policy or a finding is attributed only to the event that named it.
+            let consequence =
+                matches!(kind, "verdict_change" | "decision_change" | "pending_change" | "failover_change");
+            let by = cause.for_subject(subject, consequence);
             tx.execute(
                 "INSERT INTO events (ts, kind, expectation, subject, from_value, to_value, detail,
                                      actor, event_name, event_time, source_ip, request_id)

@@ -608,6 +608,44 @@ fn a_bucket_policy_change_event_flips_the_verdict_within_seconds_and_names_the_a
     }
     let annotated = annotated.expect("a violation alert with the actor");
     assert!(annotated.starts_with("changed by arn:aws:iam::123456789012:user/bob at "), "{annotated}");
-    drop(d);
+    let (code, _) = d.stop();
+    assert_eq!(code, Some(0));
+
+    // At least once: a message whose cycle was never recorded is not deleted. With a long
+    // debounce, the daemon is stopped after receiving an event and before auditing it; the
+    // message stays in flight (SQS delivers it again after its visibility timeout).
+    let text = std::fs::read_to_string(&config).unwrap().replace("debounce = \"50ms\"", "debounce = \"30s\"");
+    std::fs::write(&config, text).unwrap();
+    let d = support::Daemon::start_hermetic_aws(&config, &[]);
+    wait_for("the full cycle after the restart", Duration::from_secs(60), || holds(&d) == Some(0.0));
+    let events_before =
+        json_of(&auditor(&["history", "--config", config.to_str().unwrap(), "--format", "json"]))["events"]
+            .as_array()
+            .unwrap()
+            .len();
+    let carol = put_bucket_policy_event(B1, &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .replace("arn:aws:sts::123456789012:assumed-role/admin/alice", "arn:aws:iam::123456789012:user/carol");
+    runtime.block_on(sqs.send_message().queue_url(&queue).message_body(carol).send()).unwrap();
+    let in_flight = || {
+        let out = runtime
+            .block_on(
+                sqs.get_queue_attributes()
+                    .queue_url(&queue)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                    .send(),
+            )
+            .unwrap();
+        out.attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    wait_for("the daemon to receive the event", Duration::from_secs(10), || in_flight() == 1);
+    let (code, _) = d.stop();
+    assert_eq!(code, Some(0));
+    assert_eq!(in_flight(), 1, "not deleted: its cycle never ran");
+    assert_eq!(waiting(), 1, "still in the queue");
+    let after = json_of(&auditor(&["history", "--config", config.to_str().unwrap(), "--format", "json"]));
+    assert_eq!(after["events"].as_array().unwrap().len(), events_before, "nothing of it was recorded");
     drop(moto);
 }

@@ -32,6 +32,7 @@ pub(super) type Message = crate::events::queue::QueueMessage;
 pub(super) struct Message {
     pub region: String,
     pub body: String,
+    pub message_id: String,
     pub received: Instant,
 }
 
@@ -124,19 +125,24 @@ impl EventState {
             let event = match envelope::parse(&m.body) {
                 Ok(e) => e,
                 Err(e) => {
-                    warn!(region = %m.region, error = %e, "Change event dropped: malformed message.");
+                    warn!(region = %m.region, message_id = %m.message_id, error = %e, "Change event dropped: malformed message.");
                     metrics.events_dropped_total.with_label_values(&[Dropped::Malformed.reason()]).inc();
                     m.ack();
                     continue;
                 }
             };
-            let service = event.event_source.split('.').next().unwrap_or("other").to_string();
+            // Bounded labels: a message may carry anything.
+            let service = match event.event_source.as_str() {
+                "s3.amazonaws.com" => "s3",
+                "ec2.amazonaws.com" => "ec2",
+                _ => "other",
+            };
             let name = if mapping::EVENT_NAMES.contains(&event.event_name.as_str()) {
                 event.event_name.as_str()
             } else {
                 "other"
             };
-            metrics.events_received_total.with_label_values(&[&service, name]).inc();
+            metrics.events_received_total.with_label_values(&[service, name]).inc();
             // Without a snapshot yet (the first cycle has not run), every known event is a full read.
             let mapped = if self.snapshot.is_none() && name != "other" && event.error_code.is_none() {
                 Ok(BTreeSet::from([Target::Everything]))
@@ -172,7 +178,7 @@ impl EventState {
                     trigger.messages.push(m);
                 }
                 Err(reason) => {
-                    info!(region = %m.region, event = %event.event_name, reason = reason.reason(), "Change event dropped.");
+                    info!(region = %m.region, message_id = %m.message_id, event = %event.event_name, reason = reason.reason(), "Change event dropped.");
                     metrics.events_dropped_total.with_label_values(&[reason.reason()]).inc();
                     m.ack();
                 }

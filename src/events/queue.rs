@@ -38,18 +38,6 @@ pub struct QueueMessage {
 }
 
 impl QueueMessage {
-    /// A message that was not received from SQS (tests, the directory source's replay).
-    pub fn detached(region: &str, body: &str) -> QueueMessage {
-        let (ack, _) = oneshot::channel();
-        QueueMessage {
-            region: region.into(),
-            body: body.into(),
-            message_id: String::new(),
-            received: Instant::now(),
-            ack,
-        }
-    }
-
     /// The daemon is done with it: the queue task deletes it.
     pub fn ack(self) {
         let _ = self.ack.send(());
