@@ -178,7 +178,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
 
 /// Parses configuration text; `path` names the file in errors and anchors relative paths.
 pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-    let ctx = Ctx { text, file: path, dir: path.parent().map(Path::to_path_buf).unwrap_or_default() };
+    let ctx = Ctx {
+        line_starts: line_starts(text),
+        file: path,
+        dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+    };
     let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
         file: path.to_path_buf(),
         line: e.span().map(|s| ctx.line(&s)),
@@ -188,15 +192,23 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
     ctx.resolve(raw)
 }
 
+/// The byte offset where each line of `text` starts, so that a span's line is a binary search
+/// rather than a count of newlines from the top (which made loading quadratic in the number of
+/// expectations: every expectation records the lines of three of its keys).
+fn line_starts(text: &str) -> Vec<usize> {
+    std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect()
+}
+
 struct Ctx<'a> {
-    text: &'a str,
+    line_starts: Vec<usize>,
     file: &'a Path,
     dir: PathBuf,
 }
 
 impl Ctx<'_> {
+    /// The 1-based line of a span's start.
     fn line(&self, span: &Range<usize>) -> usize {
-        self.text.get(..span.start).map_or(1, |before| before.matches('\n').count() + 1)
+        self.line_starts.partition_point(|&start| start <= span.start).max(1)
     }
 
     fn error<T>(&self, span: Option<Range<usize>>, key: &str, message: impl Into<String>) -> Result<T, ConfigError> {
@@ -547,6 +559,14 @@ pub fn is_endpoint_id(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_of_a_span_is_its_1_based_line() {
+        let ctx = Ctx { line_starts: line_starts("a\nbb\n\nc"), file: Path::new("f"), dir: PathBuf::new() };
+        for (offset, line) in [(0, 1), (1, 1), (2, 2), (4, 2), (5, 3), (6, 4), (99, 4)] {
+            assert_eq!(ctx.line(&(offset..offset)), line, "offset {offset}");
+        }
+    }
 
     const GOOD: &str = r#"
 [source]
