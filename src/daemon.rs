@@ -148,12 +148,14 @@ pub async fn run(
             Some(()) = reload.recv() => { daemon.reload().await; continue; }
             Some(signal) = signals.recv() => {
                 let debounce = daemon.config.events.as_ref().map_or(Duration::ZERO, |e| e.debounce);
-                let messages = tokio::select! {
+                let (messages, queues_changed) = tokio::select! {
                     biased;
                     () = &mut shutdown => break,
                     m = daemon.gather(signal, &mut signals, debounce) => m,
                 };
-                let trigger = daemon.events.trigger(&daemon.config, &daemon.shared.metrics, messages);
+                let mut trigger = daemon.events.trigger(&daemon.config, &daemon.shared.metrics, messages);
+                // A queue that started or stopped failing: its finding is published now.
+                trigger.refresh = queues_changed && daemon.events.snapshot.is_some();
                 if trigger.is_poll() {
                     continue; // nothing to re-read: every message was dropped (and deleted)
                 }
@@ -252,43 +254,46 @@ impl Daemon {
     }
 
     /// Gathers a burst of queue messages: the first signal's, and every other that arrives within
-    /// `debounce`. Queue failures and recoveries that arrive meanwhile are noted.
+    /// `debounce`. Queue failures and recoveries that arrive meanwhile are noted; the flag says
+    /// whether a queue started or stopped failing.
     async fn gather(
         &mut self,
         first: QueueSignal,
         signals: &mut mpsc::Receiver<QueueSignal>,
         debounce: Duration,
-    ) -> Vec<Message> {
+    ) -> (Vec<Message>, bool) {
         let mut messages = Vec::new();
-        self.on_signal(first, &mut messages);
+        let mut changed = self.on_signal(first, &mut messages);
         if messages.is_empty() {
-            return messages;
+            return (messages, changed);
         }
         let deadline = tokio::time::Instant::now() + debounce;
         loop {
             tokio::select! {
                 () = tokio::time::sleep_until(deadline) => break,
                 s = signals.recv() => match s {
-                    Some(s) => self.on_signal(s, &mut messages),
+                    Some(s) => changed |= self.on_signal(s, &mut messages),
                     None => break,
                 },
             }
         }
-        messages
+        (messages, changed)
     }
 
-    fn on_signal(&mut self, signal: QueueSignal, messages: &mut Vec<Message>) {
+    /// Notes one signal; `true` when a queue started or stopped failing.
+    fn on_signal(&mut self, signal: QueueSignal, messages: &mut Vec<Message>) -> bool {
         match signal {
-            QueueSignal::Messages(m) => messages.extend(m),
-            QueueSignal::Failed { region, api, code, message } => {
+            QueueSignal::Messages(m) => {
+                messages.extend(m);
+                false
+            }
+            QueueSignal::Failed { region, api, code, message: _ } => {
                 // A queue that cannot be read is a source error (and a warning finding), never a
                 // reason to trust or distrust a verdict: the poll decides those.
                 self.shared.metrics.source_errors_total.with_label_values(&[api, &code]).inc();
-                self.events.queue_failures.insert(region, format!("{api}: {code}: {message}"));
+                self.events.queue_failures.insert(region, format!("{api}: {code}")).is_none()
             }
-            QueueSignal::Recovered { region } => {
-                self.events.queue_failures.remove(&region);
-            }
+            QueueSignal::Recovered { region } => self.events.queue_failures.remove(&region).is_some(),
         }
     }
 

@@ -478,6 +478,14 @@ fn a_bucket_policy_change_event_flips_the_verdict_within_seconds_and_names_the_a
     wait_for("the missing queue's error", Duration::from_secs(20), || {
         sample(&d.metrics(), "mrap_auditor_queue_errors_total", &[("region", "us-west-2")]).is_some_and(|v| v >= 1.0)
     });
+    // ... published at once as a warning finding, not an hour later at the next poll.
+    wait_for("the queue's finding", Duration::from_secs(5), || {
+        d.get("/api/v1/report").1.contains("\"event-queue-unreadable\"")
+    });
+    assert_eq!(
+        sample(&d.metrics(), "mrap_auditor_findings", &[("severity", "warning"), ("code", "event-queue-unreadable")]),
+        Some(1.0)
+    );
 
     // Someone fixes bucket 1's policy; CloudTrail → EventBridge → SQS delivers the event.
     runtime.block_on(async {

@@ -91,11 +91,14 @@ pub(super) struct Trigger {
     pub received: Option<Instant>,
     /// The `PutMultiRegionAccessPointPolicy` callers of this burst, by MRAP name.
     pub proposals: BTreeMap<String, Attribution>,
+    /// Re-audit the last snapshot without reading anything (a queue started or stopped failing:
+    /// its finding shows at once, not an interval later).
+    pub refresh: bool,
 }
 
 impl Trigger {
     pub fn is_poll(&self) -> bool {
-        self.targets.is_empty()
+        self.targets.is_empty() && !self.refresh
     }
 
     pub fn cause(&self) -> Cause {
