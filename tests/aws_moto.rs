@@ -616,6 +616,75 @@ fn a_bucket_policy_change_event_flips_the_verdict_within_seconds_and_names_the_a
     }
     let annotated = annotated.expect("a violation alert with the actor");
     assert!(annotated.starts_with("changed by arn:aws:iam::123456789012:user/bob at "), "{annotated}");
+
+    // Dave replaces the MRAP policy (S3 Control, logged in us-west-2): one
+    // GetMultiRegionAccessPointPolicy, and bucket 2 now denies too.
+    let deny = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "Closed", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3::{ACCOUNT}:accesspoint/{}/object/*"}}]}}"#,
+        world.alias
+    );
+    runtime.block_on(async {
+        let control = aws_sdk_s3control::Client::from_conf(
+            aws_sdk_s3control::config::Builder::from(&sdk(&moto.url, "us-west-2"))
+                .endpoint_resolver(Fixed(moto.url.clone()))
+                .build(),
+        );
+        control
+            .put_multi_region_access_point_policy()
+            .account_id(ACCOUNT)
+            .client_token("dave")
+            .details(
+                aws_sdk_s3control::types::PutMultiRegionAccessPointPolicyInput::builder()
+                    .name(MRAP_NAME)
+                    .policy(deny.clone())
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let when = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let dave = serde_json::json!({
+        "version": "0", "id": "2", "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
+        "account": ACCOUNT, "time": when, "region": "us-west-2", "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/dave", "accountId": ACCOUNT},
+            "eventTime": when, "eventSource": "s3.amazonaws.com", "eventName": "PutMultiRegionAccessPointPolicy",
+            "awsRegion": "us-west-2", "sourceIPAddress": "203.0.113.9",
+            "requestParameters": {"PutMultiRegionAccessPointPolicyRequest": {
+                "xmlns": "http://awss3control.amazonaws.com/doc/2018-08-20/", "ClientToken": "dave",
+                "Details": {"Name": MRAP_NAME, "Policy": deny}}, "x-amz-account-id": ACCOUNT},
+            "responseElements": {"requestTokenARN": format!("arn:aws:s3:us-west-2:{ACCOUNT}:async-request/mrap/put-policy/dave")},
+            "requestID": "DAVE1", "eventID": "e2", "readOnly": false, "eventType": "AwsApiCall",
+            "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
+        }
+    });
+    runtime.block_on(sqs.send_message().queue_url(&queue).message_body(dave.to_string()).send()).unwrap();
+    let holds2 = |d: &support::Daemon| {
+        sample(
+            &d.metrics(),
+            "mrap_auditor_expectation_holds",
+            &[("expectation", support::APP), ("bucket", "doc-examplebucket2")],
+        )
+    };
+    wait_for("bucket 2 to deny through the closed MRAP", Duration::from_secs(5), || holds2(&d) == Some(0.0));
+    wait_for("the MRAP event's log line", Duration::from_secs(5), || {
+        log_lines(&d, &mut logs);
+        logs.iter().filter(|v| v["fields"]["message"] == "Change events audited.").count() == 3
+    });
+    let last = logs.iter().rev().find(|v| v["fields"]["message"] == "Change events audited.").unwrap();
+    assert_eq!(last["fields"]["calls"], 1, "one GetMultiRegionAccessPointPolicy: {last}");
+    let history = json_of(&auditor(&["history", "--config", config.to_str().unwrap(), "--format", "json"]));
+    let mrap_change = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "policy_change" && e["subject"].as_str().unwrap().starts_with("mrap "))
+        .unwrap_or_else(|| panic!("no MRAP policy change: {history}"));
+    assert_eq!(mrap_change["changed_by"]["actor"], "arn:aws:iam::123456789012:user/dave", "{mrap_change}");
+    assert_eq!(mrap_change["changed_by"]["request_id"], "DAVE1");
     let (code, _) = d.stop();
     assert_eq!(code, Some(0));
 
