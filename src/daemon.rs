@@ -146,6 +146,11 @@ pub async fn run(
             biased;
             () = &mut shutdown => break,
             Some(()) = reload.recv() => { daemon.reload().await; continue; }
+            // Before the events: a steady stream of them never delays the poll, the ground truth.
+            () = tokio::time::sleep_until(next) => {
+                next = tokio::time::Instant::now() + with_jitter(daemon.config.daemon.interval, daemon.config.daemon.jitter);
+                Trigger::default()
+            }
             Some(signal) = signals.recv() => {
                 let debounce = daemon.config.events.as_ref().map_or(Duration::ZERO, |e| e.debounce);
                 let (messages, queues_changed) = tokio::select! {
@@ -167,10 +172,6 @@ pub async fn run(
                     continue;
                 }
                 Trigger { targets: due.into_iter().map(Target::MrapPolicy).collect(), ..Trigger::default() }
-            }
-            () = tokio::time::sleep_until(next) => {
-                next = tokio::time::Instant::now() + with_jitter(daemon.config.daemon.interval, daemon.config.daemon.jitter);
-                Trigger::default()
             }
         };
         let poll = trigger.is_poll();
