@@ -15,6 +15,8 @@ pub mod export;
 pub mod history;
 pub mod path;
 pub mod policy;
+pub mod preflight;
+pub mod render;
 pub mod report;
 pub mod snapshot;
 pub mod source;

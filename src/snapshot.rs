@@ -208,6 +208,10 @@ pub struct Snapshot {
     /// Bucket Block Public Access by bucket; `Value(None)` = not configured.
     pub bucket_bpa: BTreeMap<String, Captured<Option<PublicAccessBlock>>>,
     pub endpoints: BTreeMap<EndpointScope, Captured<Vec<VpcEndpoint>>>,
+    /// Endpoints whose policy is not known (by id, with why): a pre-flight overlay whose planned
+    /// policy is known only after apply. Sources never set it; an endpoint's policy is otherwise
+    /// part of its `DescribeVpcEndpoints` entry.
+    pub endpoint_policy_unknown: BTreeMap<String, String>,
     /// Every read that failed (answers such as `NoSuchBucketPolicy` are not failures).
     pub errors: Vec<SourceError>,
 }
@@ -224,6 +228,7 @@ impl Snapshot {
             bucket_policies: BTreeMap::new(),
             bucket_bpa: BTreeMap::new(),
             endpoints: BTreeMap::new(),
+            endpoint_policy_unknown: BTreeMap::new(),
             errors: Vec::new(),
         }
     }

@@ -411,6 +411,15 @@ fn moto_world_through_snapshot_and_check_matches_the_live_source_and_the_seed() 
             .collect()
     };
     assert_eq!(verdicts(&live), verdicts(&seed));
+
+    // 5. A pre-flight on the live source: the plan that gives bucket 1 its `/*` is laid over
+    //    what is read from AWS, and the expectation would hold.
+    let plan = root().join("tests/fixtures/plans/fix-seed-bucket-policy.json");
+    let pre = auditor(&["check", "--config", config, "--plan", plan.to_str().unwrap(), "--format", "json", "--at", AT]);
+    assert_eq!(pre.status.code(), Some(0), "{}", String::from_utf8_lossy(&pre.stderr));
+    let pre = json_of(&pre);
+    assert_eq!(pre["source"], "aws");
+    assert_eq!(pre["preflight"]["flips"][0]["effect"], "fixes", "{pre:#}");
     drop(moto);
 }
 

@@ -178,6 +178,12 @@ impl<'s> World<'s> {
                         }
                         let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Endpoint(&e.id)) };
                         let name = format!("endpoint policy of {}", e.id);
+                        if let Some(why) = snapshot.endpoint_policy_unknown.get(&e.id) {
+                            w.unreadable(&e.id, &format!("the {name}"), why);
+                            w.unreadable_record("vpce", &e.id);
+                            w.endpoint_policies.insert(e.id.as_str(), Known::Unknown(why.clone()));
+                            continue;
+                        }
                         let loaded = w.load(
                             e.policy_document.as_deref(),
                             &name,
@@ -251,6 +257,19 @@ impl<'s> World<'s> {
             });
             return Known::Value(None);
         };
+        if kind == PolicyKind::Vpce {
+            // AWS refuses an endpoint policy without `Principal`; the parser below refuses it too,
+            // but this finding says why AWS would (PrivateLink's endpoint-policy considerations).
+            for l in crate::policy::refusal::missing_principal(text).unwrap_or_default() {
+                self.findings.insert(finding(
+                    l.severity,
+                    l.code,
+                    resource,
+                    format!("{name}: {}", l.message),
+                    Some(l.fix),
+                ));
+            }
+        }
         let normalized = normalize_json(text);
         let hash = Some(normalized.as_deref().map_or_else(|| format!("raw:{}", sha256(text)), sha256));
         match parse_policy(text, kind) {

@@ -98,6 +98,10 @@ pub fn lint(policy: &Policy, target: &LintTarget<'_>) -> Vec<Lint> {
             }
         }
     }
+    if let Holder::Endpoint(_) = target.holder {
+        // What AWS refuses to save (PrivateLink's endpoint-policy considerations).
+        out.extend(super::refusal::endpoint_refusals(policy));
+    }
     let holder = match target.holder {
         Holder::Bucket(_) => Some(PolicyHolder::Bucket),
         Holder::Mrap(_) => Some(PolicyHolder::AccessPoint),

@@ -7,6 +7,7 @@ pub mod lint;
 pub mod model;
 pub mod parse;
 pub mod public;
+pub mod refusal;
 pub mod template;
 pub mod values;
 
