@@ -9,7 +9,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use mrap_auditor::audit::{AuditOptions, audit};
 use mrap_auditor::config;
 use mrap_auditor::snapshot::{
-    Captured, EndpointScope, Manifest, Mrap, MrapPolicy, MrapRegion, MrapRoute, Snapshot, VpcEndpoint,
+    Captured, EndpointScope, Manifest, Mrap, MrapPolicy, MrapRegion, MrapRoute, PublicAccessBlock, Snapshot,
+    VpcEndpoint,
 };
 
 const BUCKETS: usize = 5;
@@ -24,8 +25,8 @@ fn world() -> (config::Config, Snapshot) {
         name: "data".into(),
         alias: "mfzwi23gnjvgw.mrap".into(),
         created_at: None,
-        public_access_block: None,
-        status: "READY".into(),
+        public_access_block: Some(PublicAccessBlock::default()),
+        status: Some("READY".into()),
         regions: buckets
             .iter()
             .enumerate()
@@ -71,10 +72,11 @@ fn world() -> (config::Config, Snapshot) {
         EndpointScope { account: None, region: "us-east-1".into() },
         Captured::Value(vec![VpcEndpoint {
             id: "vpce-0a1b2c3d4e5f60718".into(),
-            endpoint_type: "Interface".into(),
+            endpoint_type: Some("Interface".into()),
             vpc_id: "vpc-1".into(),
-            service_name: "com.amazonaws.s3-global.accesspoint".into(),
-            state: "available".into(),
+            service_name: Some("com.amazonaws.s3-global.accesspoint".into()),
+            state: Some("available".into()),
+            private_dns_enabled: Some(true),
             policy_document: Some(format!(r#"{{"Statement":[{{"Effect":"Allow","Principal":"*","Action":"s3:*","Resource":["{mrap_arn}/object/*","arn:aws:s3:::data-bucket-*/*"]}}]}}"#)),
             owner_id: None,
         }]),

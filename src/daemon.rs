@@ -7,7 +7,12 @@
 //! report is never exported — and the history, written one transaction per cycle, stays
 //! consistent. A reload request (SIGHUP) re-reads the configuration; a bad one is logged and the
 //! old one kept. A cycle that cannot read its source, or that times out, publishes a report in
-//! which every expectation is `unknown`: stale verdicts are never served as current.
+//! which every expectation is `unknown`: stale verdicts are never served as current. A timed-out
+//! audit is cancelled (it stops between expectations), not left running on the blocking pool.
+//!
+//! Drift and history are measured against the last *known* state ([`crate::baseline`]): a gap
+//! is a `became_unknown` / `known_again` event, never a verdict flip or a finding resolved and
+//! found again; pushed alerts keep firing through it (`export::alerts`).
 //!
 //! Change events (`[events]`, DESIGN §11) are a second trigger into the same loop: a burst of
 //! queue messages (gathered for `debounce`) becomes one cycle that re-reads only what the events
@@ -19,7 +24,8 @@ mod events;
 
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use chrono::{DateTime, Utc};
@@ -27,9 +33,10 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use self::events::{EventState, Message, QueueSignal, Trigger};
-use crate::audit::{AuditOptions, audit};
+use crate::audit::{AuditOptions, audit, audit_until};
+use crate::baseline;
 use crate::config::{self, Config};
-use crate::drift::{self, Drift};
+use crate::drift::Drift;
 use crate::events::Target;
 use crate::export::alerts::{self, Alert, AlertBook};
 use crate::export::http::{self, Shared};
@@ -60,8 +67,11 @@ struct Daemon {
     shared: Arc<Shared>,
     /// The history database; SQLite calls are blocking, so they run on the blocking pool.
     history: Arc<Mutex<History>>,
-    /// The last published report: drift is measured against it.
+    /// The last published report: what became unknown or known again is measured against it.
     previous: Option<Report>,
+    /// The last known state of every expectation and resource: verdict, policy and finding
+    /// changes are measured against it (and it is what the history keeps across restarts).
+    baseline: Option<Report>,
     alerts: AlertBook,
     /// The `generatorURL` of pushed alerts: `[alertmanager] external_url`, or the bound address.
     generator_url: String,
@@ -85,16 +95,26 @@ pub async fn run(
             .await
             .map_err(|e| DaemonError::Source(SourceSetupError::Unavailable(e.to_string())))??
     };
-    let previous = history.last_report()?;
+    let metrics = Metrics::new()?;
+    let previous = match history.last_report() {
+        Ok(p) => p,
+        // Drift restarts from the first cycle; said and counted, not silently "no report".
+        Err(e) => {
+            metrics.internal_error("history_read");
+            error!(error = %e, "The last recorded report cannot be read; drift starts afresh.");
+            None
+        }
+    };
     if previous.is_some() {
         info!(state = %state_path.display(), "Resuming from the last recorded report.");
     }
     let shared = Arc::new(Shared {
-        metrics: Metrics::new()?,
+        metrics,
         report: RwLock::new(None),
         last_cycle: RwLock::new(None),
         interval: RwLock::new(config.daemon.interval),
         history_path: state_path,
+        history_error: RwLock::new(None),
     });
     let address = config.daemon.listen;
     let listener =
@@ -128,6 +148,7 @@ pub async fn run(
         source,
         shared,
         history: Arc::new(Mutex::new(history)),
+        baseline: previous.clone(),
         previous,
         alerts: AlertBook::default(),
         generator_url,
@@ -206,6 +227,37 @@ pub async fn run(
     Ok(())
 }
 
+/// Records one cycle; also through a poisoned lock, saying so (`true`). An earlier writer that
+/// panicked mid-cycle left no half transaction (SQLite rolled it back when the transaction
+/// dropped), so the database is as the last complete cycle left it: write on, clear the poison,
+/// and let the caller log and count it — never a silent `Ok` that writes nothing.
+fn record_locked(
+    history: &Mutex<History>,
+    at: DateTime<Utc>,
+    report: &Report,
+    drift: Option<&Drift>,
+    cause: &crate::history::Cause,
+    settled: &[crate::events::pending::Settled],
+) -> (Result<(), HistoryError>, bool) {
+    let (mut h, poisoned) = match history.lock() {
+        Ok(h) => (h, false),
+        Err(p) => (p.into_inner(), true),
+    };
+    // The changes with who made them (the cycle's change events), then the Proposed MRAP
+    // policies that AWS applied (or that went away) this cycle.
+    let result = h.record_caused(at, report, drift, cause).and_then(|()| {
+        settled.iter().try_for_each(|s| {
+            let kind = if s.applied { "policy_applied" } else { "proposal_withdrawn" };
+            h.record_event(at, kind, &s.mrap, &s.describe(), s.attribution.as_ref())
+        })
+    });
+    drop(h);
+    if poisoned {
+        history.clear_poison();
+    }
+    (result, poisoned)
+}
+
 /// The interval plus up to `fraction` of it, so that many auditors do not poll AWS in step.
 fn with_jitter(interval: Duration, fraction: f64) -> Duration {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
@@ -245,9 +297,7 @@ impl Daemon {
         {
             warn!("`listen`, `state`, `[alertmanager]` and `[events] queues` take effect at the next restart.");
         }
-        if let Ok(mut i) = self.shared.interval.write() {
-            *i = new.daemon.interval;
-        }
+        *self.shared.interval.write().unwrap_or_else(PoisonError::into_inner) = new.daemon.interval;
         self.shared.metrics.interval_seconds.set(new.daemon.interval.as_secs_f64());
         info!(expectations = new.expectations.len(), interval = ?new.daemon.interval, "Configuration reloaded.");
         self.config = Arc::new(new);
@@ -307,56 +357,86 @@ impl Daemon {
         let source = self.source.clone();
         let previous = if trigger.is_poll() { None } else { self.events.snapshot.clone() };
         let targets = trigger.targets.clone();
-        let work = async move {
-            let read = match &previous {
-                Some(p) => source.recapture(p, &targets).await.map(|(s, calls)| (s, Some(calls))),
-                None => source.capture().await.map(|s| (s, None)),
-            };
-            let (snapshot, readable, calls) = match read {
-                Ok((s, calls)) => (s, true, calls),
-                Err(e) => {
-                    error!(source = %source.location(), error = %e, "The source cannot be read; every expectation is unknown this cycle.");
-                    let mut s = Snapshot::empty();
-                    s.errors.push(SourceError {
-                        api: "Source".into(),
-                        code: "SourceUnavailable".into(),
-                        resource: source.location(),
-                        message: e.to_string(),
-                        request_id: None,
-                    });
-                    (s, false, None)
-                }
-            };
-            let options = AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
-            tokio::task::spawn_blocking(move || {
-                let report = audit(&config, &snapshot, &options);
-                (report, snapshot, readable, calls)
-            })
-            .await
+        // Set when the cycle times out: the audit stops between expectations.
+        let cancel = Arc::new(AtomicBool::new(false));
+        let work = {
+            let cancel = cancel.clone();
+            async move {
+                let read = match &previous {
+                    Some(p) => source.recapture(p, &targets).await.map(|(s, calls)| (s, Some(calls))),
+                    None => source.capture().await.map(|s| (s, None)),
+                };
+                let (snapshot, readable, calls) = match read {
+                    Ok((s, calls)) => (s, true, calls),
+                    Err(e) => {
+                        error!(source = %source.location(), error = %e, "The source cannot be read; every expectation is unknown this cycle.");
+                        let mut s = Snapshot::empty();
+                        s.errors.push(SourceError {
+                            api: "Source".into(),
+                            code: "SourceUnavailable".into(),
+                            resource: source.location(),
+                            message: e.to_string(),
+                            request_id: None,
+                        });
+                        (s, false, None)
+                    }
+                };
+                let options =
+                    AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
+                tokio::task::spawn_blocking(move || {
+                    audit_until(&config, &snapshot, &options, &cancel).map(|report| (report, snapshot, readable, calls))
+                })
+                .await
+            }
         };
         let mut calls = None;
         let (mut report, errors, outcome) = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok((report, snapshot, readable, c))) => {
+            Ok(Ok(Some((mut report, snapshot, readable, c)))) => {
                 calls = c;
                 let errors = snapshot.errors.clone();
+                // The source as a whole could not be read: say why, as a finding of its own.
+                for e in errors.iter().filter(|e| e.code == "SourceUnavailable") {
+                    report.findings.insert(
+                        0,
+                        Finding {
+                            severity: Severity::Error,
+                            code: baseline::UNREADABLE_INPUT.into(),
+                            resource: e.resource.clone(),
+                            message: format!("the source cannot be read: {}; every expectation is unknown", e.message),
+                            fix: None,
+                        },
+                    );
+                }
                 let degraded = !errors.is_empty() || report.expectations.iter().any(|e| e.status == Status::Unknown);
                 // What targeted re-reads build on; a source that could not be read leaves nothing
                 // to build on, so the next event reads everything.
                 self.events.snapshot = readable.then_some(snapshot);
                 (report, errors, if degraded { "degraded" } else { "ok" })
             }
+            Ok(Ok(None)) => {
+                error!("The audit was cancelled; every expectation is unknown this cycle.");
+                (self.unknown_report(at, "audit-failed", "the audit was cancelled"), Vec::new(), "failed")
+            }
             Ok(Err(e)) => {
                 error!(error = %e, "The audit stopped unexpectedly; every expectation is unknown this cycle.");
                 (self.unknown_report(at, "audit-failed", &e.to_string()), Vec::new(), "failed")
             }
             Err(_) => {
-                error!(timeout = ?timeout, "The cycle timed out; every expectation is unknown this cycle.");
+                cancel.store(true, Ordering::Relaxed);
+                error!(timeout = ?timeout, "The cycle timed out and its audit was cancelled; every expectation is unknown this cycle.");
                 let why = format!("the audit cycle did not finish within {timeout:?}");
                 (self.unknown_report(at, "cycle-timeout", &why), Vec::new(), "timeout")
             }
         };
         report.findings.extend(self.events.queue_findings());
-        let drift: Option<Drift> = self.previous.as_ref().map(|p| drift::compare(p, &report));
+        // Against the last known state, not the last (possibly unknown) report.
+        let (drift, baseline): (Option<Drift>, Report) = match (&self.previous, &self.baseline) {
+            (Some(p), Some(b)) => {
+                let (d, next) = baseline::drift(p, b, &report);
+                (Some(d), next)
+            }
+            _ => (None, report.clone()),
+        };
         if let Some(d) = &drift {
             alerts::log_drift(d);
         }
@@ -371,38 +451,39 @@ impl Daemon {
             info!(mrap = %s.mrap, applied = s.applied, "{}", s.describe());
         }
 
-        // History: one transaction; a failure is logged and the cycle still publishes.
+        // History: one transaction; a failure is logged, counted and shown, and the cycle still
+        // publishes.
         let history = self.history.clone();
-        let (to_store, drift_store, cause) = (report.clone(), drift.clone(), trigger.cause());
-        let stored = tokio::task::spawn_blocking(move || match history.lock() {
-            Ok(mut h) => {
-                h.record_caused(at, &to_store, drift_store.as_ref(), &cause)?;
-                for s in &settled {
-                    let kind = if s.applied { "policy_applied" } else { "proposal_withdrawn" };
-                    h.record_event(at, kind, &s.mrap, &s.describe(), s.attribution.as_ref())?;
-                }
-                Ok::<(), crate::history::HistoryError>(())
-            }
-            Err(_) => Ok(()),
+        let metrics = &self.shared.metrics;
+        let (to_store, drift_store, cause) = (baseline.clone(), drift.clone(), trigger.cause());
+        let stored = tokio::task::spawn_blocking(move || {
+            record_locked(&history, at, &to_store, drift_store.as_ref(), &cause, &settled)
         })
         .await;
-        let recorded = match stored {
-            Ok(Ok(())) => true,
-            Ok(Err(e)) => {
-                error!(error = %e, "The history could not be written.");
-                false
+        let problem = match stored {
+            Ok((Ok(()), false)) => None,
+            Ok((result, true)) => {
+                metrics.internal_error("history_lock");
+                error!(
+                    "The history lock was poisoned by an earlier failure; the database was kept as the last complete cycle left it."
+                );
+                result.err().map(|e| e.to_string())
             }
-            Err(e) => {
-                error!(error = %e, "The history writer stopped.");
-                false
-            }
+            Ok((Err(e), false)) => Some(e.to_string()),
+            Err(e) => Some(format!("the history writer stopped: {e}")),
         };
+        if let Some(why) = &problem {
+            let kind = if why.contains("cannot be serialised") { "report_serialize" } else { "history_write" };
+            metrics.internal_error(kind);
+            error!(error = %why, "The history could not be written.");
+        }
+        let recorded = problem.is_none();
+        *self.shared.history_error.write().unwrap_or_else(PoisonError::into_inner) = problem;
         if let Some(d) = &drift {
             let changed: Vec<String> = d.verdict_changes.iter().map(|v| v.expectation.clone()).collect();
             self.events.remember_changes(&changed, &trigger);
         }
 
-        let metrics = &self.shared.metrics;
         metrics.observe(&report, drift.as_ref(), &errors);
         metrics.poll_duration_seconds.observe(started.elapsed().as_secs_f64());
         metrics.cycles_total.with_label_values(&[outcome]).inc();
@@ -410,9 +491,7 @@ impl Daemon {
         if complete {
             let now = Utc::now();
             metrics.last_success_timestamp_seconds.set(now.timestamp_millis() as f64 / 1000.0);
-            if let Ok(mut l) = self.shared.last_cycle.write() {
-                *l = Some(now);
-            }
+            *self.shared.last_cycle.write().unwrap_or_else(PoisonError::into_inner) = Some(now);
         }
         metrics.pending_change_age_seconds.reset();
         for (mrap, age) in self.events.pending.ages(Utc::now()) {
@@ -438,10 +517,9 @@ impl Daemon {
             duration_ms = started.elapsed().as_millis() as u64,
             "Audit cycle complete."
         );
-        if let Ok(mut r) = self.shared.report.write() {
-            *r = Some(Arc::new(report.clone()));
-        }
+        *self.shared.report.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(report.clone()));
         self.previous = Some(report);
+        self.baseline = Some(baseline);
         if !trigger.events.is_empty() {
             let published = Utc::now();
             EventState::observe_latency(metrics, &trigger, published);
@@ -486,5 +564,39 @@ impl Daemon {
             },
         );
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_poisoned_history_lock_is_written_through_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let history = Arc::new(Mutex::new(History::open(&dir.path().join("h.db")).unwrap()));
+        let poisoner = history.clone();
+        let _ = std::thread::spawn(move || {
+            let _guard = poisoner.lock().unwrap();
+            panic!("a writer fails while holding the lock");
+        })
+        .join();
+        assert!(history.is_poisoned());
+        let report = Report {
+            generated_at: String::new(),
+            source: "snapshot".into(),
+            snapshot: None,
+            expectations: vec![],
+            findings: vec![],
+            policies: vec![],
+        };
+        let (result, poisoned) =
+            record_locked(&history, Utc::now(), &report, None, &crate::history::Cause::default(), &[]);
+        assert!(result.is_ok(), "{result:?}");
+        assert!(poisoned, "the caller is told, to log and count it");
+        assert!(!history.is_poisoned(), "the next cycle writes normally");
+        assert!(history.lock().unwrap().last_report().unwrap().is_some(), "the cycle was recorded");
+        let (_, again) = record_locked(&history, Utc::now(), &report, None, &crate::history::Cause::default(), &[]);
+        assert!(!again);
     }
 }

@@ -56,6 +56,18 @@ pub struct FailoverChange {
     pub to: Failover,
 }
 
+/// An expectation or resource whose state became unknown, or known again. Not a verdict change:
+/// the daemon compares verdicts with the last *known* state (see [`crate::baseline`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KnownChange {
+    pub expectation: Option<String>,
+    /// The MRAP of an expectation, or the resource (ARN, endpoint id, `source`).
+    pub subject: String,
+    /// The status before (`became_unknown`) or after (`known_again`), for an expectation.
+    pub status: Option<Status>,
+    pub detail: String,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Drift {
     pub verdict_changes: Vec<VerdictChange>,
@@ -66,6 +78,13 @@ pub struct Drift {
     pub failover_changes: Vec<FailoverChange>,
     pub new_findings: Vec<Finding>,
     pub resolved_findings: Vec<Finding>,
+    /// Daemon only: what could not be read this cycle although it could the cycle before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub became_unknown: Vec<KnownChange>,
+    /// Daemon only: what can be read again (compared with its last known state, not with
+    /// "unknown").
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub known_again: Vec<KnownChange>,
 }
 
 impl Drift {
@@ -129,9 +148,11 @@ pub fn compare(old: &Report, new: &Report) -> Drift {
     drift
 }
 
-/// Findings are the same finding when code and resource match (messages may carry details).
-fn finding_key(f: &Finding) -> (String, String, String) {
-    (f.code.clone(), f.resource.clone(), f.message.clone())
+/// Findings are the same finding when code and resource match: messages carry details (counts,
+/// reasons) that change without the finding changing, and keying by them made every reworded
+/// message a "resolved" and a "new" finding.
+pub fn finding_key(f: &Finding) -> (String, String) {
+    (f.code.clone(), f.resource.clone())
 }
 
 /// The hash recorded for a policy that could not be read this cycle.
@@ -228,6 +249,12 @@ pub fn to_text(drift: &Drift) -> String {
     }
     for f in &drift.resolved_findings {
         let _ = writeln!(out, "RESOLVED  {} {} {}", f.severity.name(), f.code, f.resource);
+    }
+    for k in &drift.became_unknown {
+        let _ = writeln!(out, "UNKNOWN   {} {}: {}", k.expectation.as_deref().unwrap_or("-"), k.subject, k.detail);
+    }
+    for k in &drift.known_again {
+        let _ = writeln!(out, "KNOWN     {} {}: {}", k.expectation.as_deref().unwrap_or("-"), k.subject, k.detail);
     }
     out
 }

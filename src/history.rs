@@ -27,6 +27,10 @@ pub enum HistoryError {
         "history database `{path}` has schema version {found}, newer than this build knows ({known}); upgrade mrap-auditor"
     )]
     TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("history database `{path}`: the report cannot be serialised: {source}")]
+    Serialize { path: PathBuf, source: serde_json::Error },
+    #[error("history database `{path}`: the last recorded report cannot be read by this build: {source}")]
+    UnreadableReport { path: PathBuf, source: serde_json::Error },
 }
 
 /// Numbered migrations; index + 1 is the version each brings the schema to.
@@ -73,7 +77,7 @@ const MIGRATIONS: &[&str] = &[
 pub struct Event {
     pub ts: String,
     /// `verdict_change`, `decision_change`, `policy_change`, `pending_change`, `failover_change`,
-    /// `finding_new`, `finding_resolved`, `first_seen`.
+    /// `finding_new`, `finding_resolved`, `first_seen`, `became_unknown`, `known_again`.
     pub kind: String,
     pub expectation: Option<String>,
     pub subject: String,
@@ -180,8 +184,11 @@ impl History {
             .query_row("SELECT report FROM last_report WHERE id = 1", [], |r| r.get(0))
             .optional()
             .map_err(|e| self.err(e))?;
-        // A report this build cannot read is treated as absent: drift restarts from now.
-        Ok(text.and_then(|t| serde_json::from_str(&t).ok()))
+        // A report this build cannot read is an error the caller decides about (the daemon logs
+        // it, counts it and starts afresh), never silently "no report".
+        text.map(|t| serde_json::from_str(&t))
+            .transpose()
+            .map_err(|source| HistoryError::UnreadableReport { path: self.path.clone(), source })
     }
 
     /// Records one cycle in one transaction: policy versions, the changes, the report.
@@ -308,9 +315,20 @@ impl History {
                 for f in &d.resolved_findings {
                     insert("finding_resolved", None, &f.resource, Some(&f.code), None, &f.message).map_err(&err)?;
                 }
+                for k in &d.became_unknown {
+                    let from = k.status.map(|s| s.name());
+                    insert("became_unknown", k.expectation.as_deref(), &k.subject, from, Some("unknown"), &k.detail)
+                        .map_err(&err)?;
+                }
+                for k in &d.known_again {
+                    let to = k.status.map(|s| s.name());
+                    insert("known_again", k.expectation.as_deref(), &k.subject, Some("unknown"), to, &k.detail)
+                        .map_err(&err)?;
+                }
             }
         }
-        let json = serde_json::to_string(report).unwrap_or_default();
+        let json = serde_json::to_string(report)
+            .map_err(|source| HistoryError::Serialize { path: self.path.clone(), source })?;
         tx.execute(
             "INSERT INTO last_report (id, ts, report) VALUES (1, ?1, ?2)
              ON CONFLICT (id) DO UPDATE SET ts = excluded.ts, report = excluded.report",
@@ -530,6 +548,35 @@ mod tests {
         );
         h.record_event(t0, "policy_applied", "m", "AWS applied it", Some(&by)).unwrap();
         assert_eq!(h.events(None, None, 1).unwrap()[0].kind, "policy_applied");
+    }
+
+    #[test]
+    fn records_became_unknown_and_known_again_and_says_when_a_report_is_unreadable() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let mut h = History::open(&path).unwrap();
+        let mut d = Drift::default();
+        d.became_unknown.push(crate::drift::KnownChange {
+            expectation: Some("e".into()),
+            subject: "m.mrap".into(),
+            status: Some(Status::Violated),
+            detail: "was violated".into(),
+        });
+        d.known_again.push(crate::drift::KnownChange {
+            expectation: None,
+            subject: "arn:aws:s3:::b".into(),
+            status: None,
+            detail: "readable again".into(),
+        });
+        h.record(Utc::now(), &report(Verdict::Allow, "a"), Some(&d)).unwrap();
+        let events = h.events(None, None, 10).unwrap();
+        let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+        assert!(kinds.contains(&"became_unknown") && kinds.contains(&"known_again"), "{kinds:?}");
+        let became = events.iter().find(|e| e.kind == "became_unknown").unwrap();
+        assert_eq!((became.from.as_deref(), became.to.as_deref()), (Some("violated"), Some("unknown")));
+        h.conn.execute("UPDATE last_report SET report = '{\"not\": \"a report\"}'", []).unwrap();
+        let e = h.last_report().unwrap_err();
+        assert!(e.to_string().contains("the last recorded report cannot be read by this build"), "{e}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! → export. The core (`policy`, `eval`) does no I/O.
 
 pub mod audit;
+pub mod baseline;
 pub mod cli;
 pub mod config;
 pub mod daemon;

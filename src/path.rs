@@ -48,10 +48,14 @@ impl<T> Known<T> {
 #[derive(Debug, Clone)]
 pub struct EndpointFacts<'a> {
     pub id: &'a str,
+    /// Empty when the description gives no `VpcId`: `aws:SourceVpc` is then unknown.
     pub vpc_id: &'a str,
-    pub endpoint_type: &'a str,
-    pub service_name: &'a str,
-    pub state: &'a str,
+    /// `None` for a field the description lacks: the check on it is unknown, never failed.
+    pub endpoint_type: Option<&'a str>,
+    pub service_name: Option<&'a str>,
+    pub state: Option<&'a str>,
+    /// `PrivateDnsEnabled`; `None` when not described.
+    pub private_dns: Option<bool>,
     /// `None`: no policy document, i.e. the default full-access policy.
     pub policy: Known<Option<NamedPolicy<'a>>>,
 }
@@ -67,9 +71,11 @@ pub enum Network<'a> {
 pub struct MrapFacts<'a> {
     pub arn: &'a str,
     pub account: &'a str,
-    pub status: &'a str,
-    /// The MRAP's own Block Public Access (fixed at creation); `None` if the listing had none.
-    pub bpa: Option<PublicAccessBlock>,
+    /// `None` when the listing gives no `Status`: the readiness check is unknown.
+    pub status: Option<&'a str>,
+    /// The MRAP's own Block Public Access (fixed at creation); unknown if the listing had none
+    /// (never read as "all off").
+    pub bpa: Known<PublicAccessBlock>,
     pub account_bpa: Known<PublicAccessBlock>,
     /// The Established (or, for a what-if, the Proposed) policy; `None` = no MRAP policy.
     pub policy: Known<Option<NamedPolicy<'a>>>,
@@ -240,7 +246,11 @@ fn decide_with<'a>(
         }
         Network::Endpoint(Known::Value(e)) => {
             context.insert("aws:SourceVpce", ContextValue::Single(e.id.to_string()));
-            if !e.vpc_id.is_empty() {
+            // A request through an interface endpoint always carries its VPC: without the id,
+            // the value is unknown, not absent (absent would satisfy a negated operator).
+            if e.vpc_id.is_empty() {
+                context.insert("aws:SourceVpc", ContextValue::Unknown);
+            } else {
                 context.insert("aws:SourceVpc", ContextValue::Single(e.vpc_id.to_string()));
             }
             context.insert("aws:VpcSourceIp", ContextValue::Unknown);
@@ -372,58 +382,93 @@ fn structural_checks(req: &PathRequest<'_>, network: &Network<'_>, mrap: &MrapFa
             "Multi-Region Access Points refuse anonymous requests: only SigV4A-signed requests are served (S3: Multi-Region Access Point restrictions)".into()
         },
     });
-    let ready = mrap.status.eq_ignore_ascii_case("READY");
-    checks.push(Check {
-        check: "MRAP is ready".into(),
-        result: Tri::from(ready),
-        detail: format!(
-            "the MRAP status is `{}`{}",
-            mrap.status,
-            if ready { "" } else { ", not `READY`: it serves no requests" }
-        ),
-    });
+    checks.push(field_check(
+        "MRAP is ready",
+        mrap.status,
+        "the listing gives no `Status` for the MRAP: whether it serves requests is unknown",
+        |status| {
+            let ready = status.eq_ignore_ascii_case("READY");
+            let detail = format!(
+                "the MRAP status is `{status}`{}",
+                if ready { "" } else { ", not `READY`: it serves no requests" }
+            );
+            (ready, detail)
+        },
+    ));
     if let Network::Endpoint(endpoint) = network {
         match endpoint {
             Known::Unknown(why) => {
                 checks.push(Check { check: "endpoint".into(), result: Tri::Unknown, detail: why.clone() })
             }
             Known::Value(e) => {
-                let service_ok = e.service_name == MRAP_ENDPOINT_SERVICE;
-                checks.push(Check {
-                    check: "endpoint service".into(),
-                    result: Tri::from(service_ok),
-                    detail: if service_ok {
+                let missing = |field: &str| format!("the description of {} gives no `{field}`: unknown", e.id);
+                checks.push(field_check("endpoint service", e.service_name, &missing("ServiceName"), |service| {
+                    let ok = service == MRAP_ENDPOINT_SERVICE;
+                    let detail = if ok {
                         format!("{} is an endpoint of `{MRAP_ENDPOINT_SERVICE}`", e.id)
                     } else {
-                        format!("{} is an endpoint of `{}`, which cannot reach Multi-Region Access Points: only `{MRAP_ENDPOINT_SERVICE}` can", e.id, e.service_name)
-                    },
-                });
-                let interface = e.endpoint_type.eq_ignore_ascii_case("Interface");
-                checks.push(Check {
-                    check: "endpoint type".into(),
-                    result: Tri::from(interface),
-                    detail: format!(
-                        "{} is of type `{}`{}",
+                        format!("{} is an endpoint of `{service}`, which cannot reach Multi-Region Access Points: only `{MRAP_ENDPOINT_SERVICE}` can", e.id)
+                    };
+                    (ok, detail)
+                }));
+                checks.push(field_check("endpoint type", e.endpoint_type, &missing("VpcEndpointType"), |kind| {
+                    let interface = kind.eq_ignore_ascii_case("Interface");
+                    let detail = format!(
+                        "{} is of type `{kind}`{}",
                         e.id,
-                        e.endpoint_type,
                         if interface { "" } else { "; only interface endpoints reach MRAPs" }
-                    ),
-                });
-                let available = e.state.eq_ignore_ascii_case("available");
-                checks.push(Check {
-                    check: "endpoint state".into(),
-                    result: Tri::from(available),
-                    detail: format!(
-                        "{} is `{}`{}",
+                    );
+                    (interface, detail)
+                }));
+                checks.push(field_check("endpoint state", e.state, &missing("State"), |state| {
+                    let available = state.eq_ignore_ascii_case("available");
+                    let detail = format!(
+                        "{} is `{state}`{}",
                         e.id,
-                        e.state,
                         if available { "" } else { ", not `available`: it carries no traffic" }
-                    ),
-                });
+                    );
+                    (available, detail)
+                }));
+                checks.push(private_dns_check(e, mrap));
             }
         }
     }
     checks
+}
+
+/// A check on one described field: unknown when the field is absent, else `judge`'s verdict.
+fn field_check(name: &str, value: Option<&str>, missing: &str, judge: impl FnOnce(&str) -> (bool, String)) -> Check {
+    match value {
+        None => Check { check: name.into(), result: Tri::Unknown, detail: missing.to_string() },
+        Some(v) => {
+            let (ok, detail) = judge(v);
+            Check { check: name.into(), result: Tri::from(ok), detail }
+        }
+    }
+}
+
+/// Private DNS decides *which* clients take this path, not whether the path allows: with it
+/// off, requests to the MRAP's ordinary host name resolve its public addresses and leave the
+/// VPC (the `mrap:internet` path, DESIGN §10), while a client that reaches the endpoint by its
+/// own DNS names or a private hosted zone still goes through it. So the check never denies; it
+/// says who the decision is about (seed: "all Multi-Region Access Point requests in the VPC
+/// route through this endpoint if you have private DNS enabled for the endpoint").
+fn private_dns_check(e: &EndpointFacts<'_>, mrap: &MrapFacts<'_>) -> Check {
+    let alias = mrap.arn.rsplit('/').next().unwrap_or("ALIAS");
+    let detail = match e.private_dns {
+        Some(true) => {
+            format!("private DNS is enabled on {}: the VPC's requests to the MRAP's host name go through it", e.id)
+        }
+        Some(false) => format!(
+            "private DNS is disabled on {}: clients that use the MRAP's ordinary host name (`{alias}.accesspoint.s3-global.amazonaws.com`) resolve its public addresses and take the `mrap:internet` path, not this endpoint; this decision is about clients that address the endpoint itself (its endpoint-specific DNS names or a private hosted zone)",
+            e.id
+        ),
+        None => format!(
+            "the description of {} gives no `PrivateDnsEnabled`: which clients take this path is unknown; this decision is about requests that do go through the endpoint",
+            e.id
+        ),
+    };
+    Check { check: "endpoint private DNS".into(), result: Tri::Yes, detail }
 }
 
 /// A layer's outcome, at the position in the path it is attributed to.
@@ -514,7 +559,7 @@ fn block_public_access(
     // bucket owner's account and access point owner's account"). The MRAP's and its account's
     // settings pass through to the bucket (an access point's setting acts "as though the
     // underlying bucket has this setting enabled").
-    let mrap_levels = vec![Known::Value(mrap.bpa.unwrap_or_default()), mrap.account_bpa.clone()];
+    let mrap_levels = vec![mrap.bpa.clone(), mrap.account_bpa.clone()];
     let mut bucket_levels = mrap_levels.clone();
     bucket_levels.extend([bucket.bpa.clone(), bucket.account_bpa.clone()]);
     let caller_account = req.caller.account();

@@ -76,15 +76,18 @@ fn default_partition() -> String {
 }
 
 /// The four Block Public Access settings (S3: "Blocking public access to your Amazon S3 storage").
+///
+/// Each is required when read from a snapshot: the AWS CLI prints all four, and a configuration
+/// that lacks one is unreadable (so what depends on it is unknown), never "that one is off".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublicAccessBlock {
-    #[serde(rename = "BlockPublicAcls", default)]
+    #[serde(rename = "BlockPublicAcls")]
     pub block_public_acls: bool,
-    #[serde(rename = "IgnorePublicAcls", default)]
+    #[serde(rename = "IgnorePublicAcls")]
     pub ignore_public_acls: bool,
-    #[serde(rename = "BlockPublicPolicy", default)]
+    #[serde(rename = "BlockPublicPolicy")]
     pub block_public_policy: bool,
-    #[serde(rename = "RestrictPublicBuckets", default)]
+    #[serde(rename = "RestrictPublicBuckets")]
     pub restrict_public_buckets: bool,
 }
 
@@ -124,8 +127,10 @@ pub struct Mrap {
     /// The MRAP's own Block Public Access, fixed at creation.
     #[serde(rename = "PublicAccessBlock", default, skip_serializing_if = "Option::is_none")]
     pub public_access_block: Option<PublicAccessBlock>,
-    #[serde(rename = "Status", default)]
-    pub status: String,
+    /// `READY`, `INCONSISTENT_ACROSS_REGIONS`, ...; `None` when the listing gives none, which
+    /// makes every verdict on this MRAP unknown (never an empty status that reads as "not ready").
+    #[serde(rename = "Status", default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
     #[serde(rename = "Regions", default)]
     pub regions: Vec<MrapRegion>,
 }
@@ -155,14 +160,21 @@ pub struct MrapRoute {
 pub struct VpcEndpoint {
     #[serde(rename = "VpcEndpointId")]
     pub id: String,
-    #[serde(rename = "VpcEndpointType", default)]
-    pub endpoint_type: String,
+    #[serde(rename = "VpcEndpointType", default, skip_serializing_if = "Option::is_none")]
+    pub endpoint_type: Option<String>,
     #[serde(rename = "VpcId", default)]
     pub vpc_id: String,
-    #[serde(rename = "ServiceName", default)]
-    pub service_name: String,
-    #[serde(rename = "State", default)]
-    pub state: String,
+    #[serde(rename = "ServiceName", default, skip_serializing_if = "Option::is_none")]
+    pub service_name: Option<String>,
+    /// `available`, `pendingAcceptance`, ...; `None` when the description gives none (unknown,
+    /// never read as "not available").
+    #[serde(rename = "State", default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Whether the VPC's requests to the service's ordinary names resolve to this endpoint
+    /// (seed: MRAP requests in the VPC go through the endpoint "if you have private DNS enabled
+    /// for the endpoint"); `None` when the description does not say.
+    #[serde(rename = "PrivateDnsEnabled", default, skip_serializing_if = "Option::is_none")]
+    pub private_dns_enabled: Option<bool>,
     /// The endpoint policy text; absent = the default full-access policy.
     #[serde(rename = "PolicyDocument", default, skip_serializing_if = "Option::is_none")]
     pub policy_document: Option<String>,

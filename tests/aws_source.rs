@@ -482,15 +482,15 @@ async fn reads_every_page_every_policy_and_the_none_answers() {
     assert_eq!(mraps.iter().map(|m| m.alias.as_str()).collect::<Vec<_>>(), [REPORTS_ALIAS, ARCHIVE_ALIAS]);
     assert_eq!(mraps[1].regions[0].bucket_account_id.as_deref(), Some(OTHER));
     assert_eq!(mraps[0].public_access_block, Some(all_on()));
-    assert_eq!(mraps[0].status, "READY");
+    assert_eq!(mraps[0].status.as_deref(), Some("READY"));
 
     // Both endpoint pages; kept: the MRAP endpoint and the one an expectation names.
     let scope = EndpointScope { account: None, region: "us-east-1".into() };
     let endpoints = s.endpoints[&scope].value().unwrap();
     let ids: Vec<&str> = endpoints.iter().map(|e| e.id.as_str()).collect();
     assert_eq!(ids, ["vpce-0a1b2c3d4e5f60718", "vpce-0bbbbbbbbbbbbbbb2"]);
-    assert_eq!(endpoints[0].state, "available");
-    assert_eq!(endpoints[0].endpoint_type, "Interface");
+    assert_eq!(endpoints[0].state.as_deref(), Some("available"));
+    assert_eq!(endpoints[0].endpoint_type.as_deref(), Some("Interface"));
     assert!(endpoints[0].policy_document.as_deref().is_some_and(|p| p.contains("Endpoint")));
 
     // Established and Proposed; an MRAP without a Proposed policy has none.

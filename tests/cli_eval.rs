@@ -104,10 +104,19 @@ fn jsonl_keeps_order_and_survives_bad_lines() {
     assert_eq!(o.status.code(), Some(64), "a bad line makes the exit 64");
     let out = stdout(&o);
     let lines: Vec<&str> = out.lines().collect();
-    assert_eq!(lines.len(), 3, "blank lines are skipped: {lines:?}");
+    assert_eq!(lines.len(), 4, "one output line per input line, blank lines included: {lines:?}");
     assert_eq!(lines[0], r#"{"decision":"Allow"}"#);
-    assert!(lines[1].starts_with(r#"{"error":"line 3: invalid JSON: line 1 column 1"#), "{}", lines[1]);
-    assert_eq!(lines[2], r#"{"decision":"Allow"}"#);
+    assert_eq!(lines[1], r#"{"error":"empty line"}"#);
+    assert!(lines[2].starts_with(r#"{"error":"line 3: invalid JSON: line 1 column 1"#), "{}", lines[2]);
+    assert_eq!(lines[3], r#"{"decision":"Allow"}"#);
+
+    // Whitespace-only lines are empty too, and answered in place.
+    let input = format!("  \n{ALLOW_CASE}\n\t\n");
+    let o = run(&["eval", "--jsonl", "-"], Some(&input));
+    assert_eq!(o.status.code(), Some(64));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines, vec![r#"{"error":"empty line"}"#, r#"{"decision":"Allow"}"#, r#"{"error":"empty line"}"#]);
 
     let o = run(&["eval", "--jsonl", "--explain", "-"], Some(ALLOW_CASE));
     assert_eq!(o.status.code(), Some(0));

@@ -5,6 +5,10 @@
 //! - Adding a `Deny` statement never turns a deny into an allow.
 //! - Adding an `Allow` statement to an identity policy never turns an allow into a deny.
 //! - The order of statements never changes a decision.
+//! - A decision known despite an unknown input equals the decision under every concrete value
+//!   of that input (sampled, malformed values included): "known" never means "guessed". (An
+//!   implicit deny that a Deny may also decide is "denied either way": a value may make it
+//!   explicit, never an allow.)
 
 #![allow(
     clippy::unwrap_used,
@@ -331,6 +335,43 @@ proptest! {
         let more = World { identity: parse(&policy_json(id2), PolicyKind::Identity), ..world };
         let after = decide(&request, &more.set());
         prop_assert!(!is_allow(before) || is_allow(after), "allow became {after:?}");
+    }
+
+    #[test]
+    fn a_decision_known_despite_an_unknown_input_holds_for_every_value_of_it(
+        id in prop::collection::vec(arb_statement(false, None), 1..4),
+        res in prop::collection::vec(arb_statement(true, None), 1..4),
+        vpce in prop::collection::vec(arb_statement(true, None), 1..3),
+        request in arb_request(),
+        key in prop::sample::select(vec![
+            "aws:SourceVpce", "aws:SourceIp", "aws:TagKeys", "s3:max-keys", "aws:CurrentTime", "aws:SecureTransport",
+        ]),
+    ) {
+        let world = World { identity: parse(&policy_json(id), PolicyKind::Identity), resource: parse(&policy_json(res), PolicyKind::Resource), vpce: parse(&policy_json(vpce), PolicyKind::Vpce) };
+        let mut unknown = request.clone();
+        unknown.context.insert(key, ContextValue::Unknown);
+        let decision = decide(&unknown, &world.set());
+        prop_assume!(decision != Decision::Unknown);
+        let singles = [
+            "vpce-1", "vpce-2", "a", "b1", "", "10.1.2.3", "203.0.113.7", "2001:db8::1", "7", "0", "100", "-3.5",
+            "2026-11-22T10:00:00Z", "2031-01-01", "1000000000000000000000000000000", "true", "false", "TRUE",
+            "arn:aws:iam::111122223333:role/app", "not a value of any type %%",
+        ];
+        let mut values: Vec<ContextValue> = singles.iter().map(|v| ContextValue::Single((*v).to_string())).collect();
+        // Not the empty list: an unknown value is a *present* value, and an empty multi-valued
+        // key counts as absent (IAM: "Condition operators", Null).
+        values.push(ContextValue::Multi(vec!["a".into(), "b".into()]));
+        values.push(ContextValue::Multi(vec!["a".into()]));
+        for value in values {
+            let mut concrete = request.clone();
+            concrete.context.insert(key, value.clone());
+            let substituted = decide(&concrete, &world.set());
+            // An implicit deny with a Deny that may also apply is "denied either way" (stated
+            // in its explanation): a value may make it explicit, never an allow.
+            let same = substituted == decision
+                || (decision == Decision::ImplicitDeny && substituted == Decision::ExplicitDeny);
+            prop_assert!(same, "with `{}` = {:?} the decision is {:?}, not the {:?} given for it unknown", key, value, substituted, decision);
+        }
     }
 
     #[test]

@@ -86,6 +86,15 @@ impl<'s> World<'s> {
             through_endpoint,
         };
 
+        if let Some(problem) = snapshot.manifest.problem() {
+            w.findings.insert(finding(
+                Severity::Error,
+                "unreadable-input",
+                "manifest.json",
+                format!("the snapshot's manifest (its account and partition): {problem}; every expectation is unknown"),
+                None,
+            ));
+        }
         if let Some(problem) = snapshot.mraps.problem() {
             w.findings.insert(finding(
                 Severity::Error,
@@ -173,7 +182,9 @@ impl<'s> World<'s> {
             match captured {
                 Captured::Value(list) => {
                     for e in list {
-                        if e.service_name != path::MRAP_ENDPOINT_SERVICE && !named.contains(e.id.as_str()) {
+                        if e.service_name.as_deref() != Some(path::MRAP_ENDPOINT_SERVICE)
+                            && !named.contains(e.id.as_str())
+                        {
                             continue;
                         }
                         let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Endpoint(&e.id)) };
@@ -283,7 +294,7 @@ impl<'s> World<'s> {
                     normalized,
                 });
                 if let Some((target, _)) = lint_as {
-                    for l in lint::lint(&policy, target) {
+                    for l in lint::lint(&policy, target).into_iter().chain(lint::size_lint(text, target.holder)) {
                         self.findings.insert(finding(
                             l.severity,
                             l.code,

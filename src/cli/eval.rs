@@ -21,6 +21,8 @@ Examples:
   mrap-auditor eval --jsonl cases.jsonl       # one case per line, one decision per line
 
 A case is {\"request\": {...}, \"policies\": {...}}; see README \"Evaluating a single request\".
+With --jsonl every input line gets exactly one output line, in order: a bad line gets
+{\"error\": \"line N: ...\"} and a blank line {\"error\": \"empty line\"}. A case above 1 MiB is refused.
 Exit codes: 0 evaluated (every line, with --jsonl), 64 bad input.")]
 pub struct EvalArgs {
     /// The case file; `-` or nothing reads standard input.
@@ -121,25 +123,31 @@ fn run_stream(reader: Box<dyn Read>, explain: bool) -> Exit {
             }
         }
         line_no += 1;
-        if line.trim().is_empty() {
-            continue;
-        }
-        let written = match parse_case(&line) {
-            Ok(case) if explain => {
-                let evaluation = core::explain(&case.request, &case.policy_set());
-                serde_json::to_writer(&mut out, &render::to_json(&evaluation))
-                    .map_err(io::Error::other)
-                    .and_then(|()| out.write_all(b"\n"))
-            }
-            Ok(case) => {
-                let decision = core::decide(&case.request, &case.policy_set());
-                writeln!(out, "{{\"decision\":\"{}\"}}", decision_name(decision))
-            }
-            Err(e) => {
+        // Every input line gets exactly one output line, a blank one included: skipping it
+        // would pair every later answer with the wrong input.
+        let parsed = if line.trim().is_empty() { None } else { Some(parse_case(&line)) };
+        let written = match parsed {
+            None => {
                 all_ok = false;
-                let message = serde_json::Value::String(format!("line {line_no}: {e}"));
-                writeln!(out, "{{\"error\":{message}}}")
+                writeln!(out, "{{\"error\":\"empty line\"}}")
             }
+            Some(parsed) => match parsed {
+                Ok(case) if explain => {
+                    let evaluation = core::explain(&case.request, &case.policy_set());
+                    serde_json::to_writer(&mut out, &render::to_json(&evaluation))
+                        .map_err(io::Error::other)
+                        .and_then(|()| out.write_all(b"\n"))
+                }
+                Ok(case) => {
+                    let decision = core::decide(&case.request, &case.policy_set());
+                    writeln!(out, "{{\"decision\":\"{}\"}}", decision_name(decision))
+                }
+                Err(e) => {
+                    all_ok = false;
+                    let message = serde_json::Value::String(format!("line {line_no}: {e}"));
+                    writeln!(out, "{{\"error\":{message}}}")
+                }
+            },
         };
         if written.is_err() {
             // stdout closed (e.g. piped into `head`): stop quietly.

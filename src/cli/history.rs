@@ -72,14 +72,27 @@ pub fn run(args: &HistoryArgs) -> Exit {
         Some(n) => vec![n.as_str()],
         None => config.expectations.iter().map(|e| e.name.as_str()).collect(),
     };
-    let current = history.last_report().ok().flatten();
+    // The last known state; a report this build cannot read is said, not shown as "never audited".
+    let current = match history.last_report() {
+        Ok(r) => r,
+        Err(e) => {
+            error(&e);
+            None
+        }
+    };
     let mut states = Vec::new();
     for name in names {
         let verdict = current
             .as_ref()
             .and_then(|r| r.expectations.iter().find(|e| e.name == name))
             .map(|e| (e.verdict.name(), e.status.name()));
-        let since = history.verdict_since(name).ok().flatten();
+        let since = match history.verdict_since(name) {
+            Ok(s) => s,
+            Err(e) => {
+                error(&e);
+                None
+            }
+        };
         states.push(serde_json::json!({"expectation": name, "verdict": verdict.map(|v| v.0), "status": verdict.map(|v| v.1), "since": since}));
     }
     let out = match args.format {

@@ -366,11 +366,12 @@ impl Ctx<'_> {
             );
         }
         for (account, role) in &a.assume_role_arns {
-            if !crate::policy::parse::is_account_id(account) || !role.starts_with("arn:") || !role.contains(":role/") {
+            let arn = role.get_ref();
+            if !crate::policy::parse::is_account_id(account) || !arn.starts_with("arn:") || !arn.contains(":role/") {
                 return self.error(
-                    None,
-                    "aws.assume_role_arns",
-                    format!("`{account}` = `{role}`: expected a 12-digit account id and a role ARN"),
+                    Some(role.span()),
+                    &format!("aws.assume_role_arns.{account}"),
+                    format!("`{account}` = `{arn}`: expected a 12-digit account id and a role ARN"),
                 );
             }
         }
@@ -381,7 +382,7 @@ impl Ctx<'_> {
         Ok(AwsConfig {
             account_id: a.account_id.get_ref().clone(),
             endpoint_regions: a.endpoint_regions.clone(),
-            assume_role_arns: a.assume_role_arns.clone(),
+            assume_role_arns: a.assume_role_arns.iter().map(|(k, v)| (k.clone(), v.get_ref().clone())).collect(),
             max_concurrency: a.max_concurrency.unwrap_or(8).max(1),
             call_timeout,
             endpoint_url: a.endpoint_url.clone(),
@@ -413,10 +414,17 @@ impl Ctx<'_> {
             // Long enough for a slow AWS account, short enough to notice a stuck cycle.
             None => interval.clamp(Duration::from_secs(60), Duration::from_secs(600)),
         };
-        let jitter = d.and_then(|d| d.jitter).unwrap_or(0.1);
-        if !(0.0..=1.0).contains(&jitter) {
-            return self.error(None, "daemon.jitter", format!("`{jitter}` must be between 0 and 1"));
-        }
+        let jitter = match d.and_then(|d| d.jitter.as_ref()) {
+            Some(j) if !(0.0..=1.0).contains(j.get_ref()) => {
+                return self.error(
+                    Some(j.span()),
+                    "daemon.jitter",
+                    format!("`{}` must be between 0 and 1", j.get_ref()),
+                );
+            }
+            Some(j) => *j.get_ref(),
+            None => 0.1,
+        };
         Ok(DaemonConfig { interval, listen, state, cycle_timeout, jitter })
     }
 
@@ -447,7 +455,7 @@ impl Ctx<'_> {
         }
         let mrap = e.mrap.get_ref();
         if !is_mrap_alias(mrap) && !is_mrap_name(mrap) {
-            return self.error(Some(e.mrap.span()), &key("mrap"), format!("`{mrap}` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)"));
+            return self.error(Some(e.mrap.span()), &key("mrap"), format!("`{mrap}` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap` or `name-1a2b3c4d5e.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)"));
         }
         let caller = match Caller::parse(e.principal.get_ref()) {
             Ok(c @ (Caller::Anonymous | Caller::Iam(_))) => c,
@@ -536,10 +544,15 @@ impl Ctx<'_> {
     }
 }
 
-/// `mfzwi23gnjvgw.mrap`: lower-case letters and digits, then `.mrap`.
+/// An alias as `ListMultiRegionAccessPoints` reports it: `[a-z0-9][a-z0-9-]*.mrap`. AWS
+/// generates `mfzwi23gnjvgw.mrap`; emulators (moto, LocalStack) list `name-1a2b3c4d5e.mrap`,
+/// and a user copies whichever the listing printed. Whether the snapshot has it is checked
+/// against the snapshot, not guessed from its shape.
 pub fn is_mrap_alias(s: &str) -> bool {
-    s.strip_suffix(".mrap")
-        .is_some_and(|a| !a.is_empty() && a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    s.strip_suffix(".mrap").is_some_and(|a| {
+        a.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    })
 }
 
 /// MRAP names: 3-50 characters of lower-case letters, digits and hyphens
@@ -629,7 +642,7 @@ context = { "aws:PrincipalOrgID" = "o-abc123", "aws:TagKeys" = ["a", "b"] }
             ),
             (
                 &GOOD.replace("mfzwi23gnjvgw.mrap", "My_MRAP"),
-                "/etc/mrap/c.toml line 8, key `expect[0].mrap`: `My_MRAP` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)",
+                "/etc/mrap/c.toml line 8, key `expect[0].mrap`: `My_MRAP` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap` or `name-1a2b3c4d5e.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)",
             ),
             (
                 &GOOD.replace("s3:GetObject", "s3:Get*"),
@@ -652,6 +665,18 @@ context = { "aws:PrincipalOrgID" = "o-abc123", "aws:TagKeys" = ["a", "b"] }
                 "/etc/mrap/c.toml line 5, key `daemon.interval`: `soon` is not a duration such as `5m` or `30s`: expected number at 0",
             ),
             ("[source\n", "/etc/mrap/c.toml line 1: unclosed table, expected `]`"),
+            (
+                "[source]\nkind = \"snapshot\"\npath = \"x\"\n[daemon]\ninterval = \"5m\"\njitter = 1.5\n",
+                "/etc/mrap/c.toml line 6, key `daemon.jitter`: `1.5` must be between 0 and 1",
+            ),
+            (
+                "[source]\nkind = \"aws\"\n[aws]\naccount_id = \"123456789012\"\nassume_role_arns = { \"444455556666\" = \"arn:aws:iam::444455556666:user/x\" }\n",
+                "/etc/mrap/c.toml line 5, key `aws.assume_role_arns.444455556666`: `444455556666` = `arn:aws:iam::444455556666:user/x`: expected a 12-digit account id and a role ARN",
+            ),
+            (
+                &GOOD.replace("mfzwi23gnjvgw.mrap", "-bad.mrap"),
+                "/etc/mrap/c.toml line 8, key `expect[0].mrap`: `-bad.mrap` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap` or `name-1a2b3c4d5e.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)",
+            ),
         ];
         for (text, want) in cases {
             assert_eq!(err(text), *want, "config:\n{text}");
@@ -662,6 +687,10 @@ context = { "aws:PrincipalOrgID" = "o-abc123", "aws:TagKeys" = ["a", "b"] }
     fn identifiers() {
         assert!(is_mrap_alias("mfzwi23gnjvgw.mrap"));
         assert!(!is_mrap_alias("MFZ.mrap"));
+        assert!(is_mrap_alias("reports-1a2b3c4d5e.mrap"), "the form moto and LocalStack list");
+        assert!(!is_mrap_alias("-reports.mrap"));
+        assert!(!is_mrap_alias(".mrap"));
+        assert!(!is_mrap_alias("re_ports.mrap"));
         assert!(is_mrap_name("reports-global"));
         assert!(!is_mrap_name("ab"));
         assert!(is_endpoint_id("vpce-1a2b3c4d"));

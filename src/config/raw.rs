@@ -47,7 +47,7 @@ pub(super) struct RawAws {
     pub(super) endpoint_regions: Vec<String>,
     /// Role to assume per bucket-owner account (cross-account buckets).
     #[serde(default)]
-    pub(super) assume_role_arns: BTreeMap<String, String>,
+    pub(super) assume_role_arns: BTreeMap<String, Spanned<String>>,
     /// Most AWS calls in flight at once (default 8).
     pub(super) max_concurrency: Option<usize>,
     /// Timeout of one AWS call (default "20s").
@@ -70,7 +70,7 @@ pub(super) struct RawDaemon {
     /// Longest a cycle may run (default: the interval, at least 1m and at most 10m).
     pub(super) cycle_timeout: Option<Spanned<String>>,
     /// Random delay added to each interval, as a fraction of it (default 0.1).
-    pub(super) jitter: Option<f64>,
+    pub(super) jitter: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,6 +20,8 @@ pub enum CaseError {
     Field { path: String, pos: Pos, message: String },
     #[error("{path}: {source}")]
     Policy { path: String, source: PolicyError },
+    #[error("the case is {size} bytes, more than the {limit} bytes read (the bound of one policy document)")]
+    TooLarge { size: usize, limit: usize },
 }
 
 /// SCP or RCP levels, root first; each level is a list of named policies.
@@ -93,6 +95,12 @@ impl EvalCase {
 
 /// Parses a case from its JSON text.
 pub fn parse_case(text: &str) -> Result<EvalCase, CaseError> {
+    // A case holds a handful of policies, each limited by AWS to a few KB: a case above the bound
+    // of one policy document holds no policy AWS would, and reading it costs memory and time.
+    let limit = crate::policy::parse::MAX_POLICY_BYTES;
+    if text.len() > limit {
+        return Err(CaseError::TooLarge { size: text.len(), limit });
+    }
     let doc = json::parse(text).map_err(CaseError::Syntax)?;
     case_from_json(&doc)
 }
@@ -293,6 +301,8 @@ pub fn expected_from_json(doc: &Json) -> Result<Option<Expected>, CaseError> {
         "Allow" => Decision::Allow,
         "ImplicitDeny" => Decision::ImplicitDeny,
         "ExplicitDeny" => Decision::ExplicitDeny,
+        // A decision that depends on a value of the wrong form (fail closed, never guessed).
+        "Unknown" => Decision::Unknown,
         other => {
             return Err(field_error("expected.decision", decision_value.pos, format!("unknown decision `{other}`")));
         }

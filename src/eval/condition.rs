@@ -27,6 +27,10 @@ pub struct ConditionTrace {
     pub request_values: Option<Vec<String>>,
     pub result: Tri,
     pub reason: String,
+    /// The request value that is not of the form the operator compares (the condition is then
+    /// unknown, never a mismatch); `None` otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub malformed: Option<String>,
 }
 
 /// Assumptions a condition relied on, reported once per explanation.
@@ -125,16 +129,18 @@ fn any_policy_value(cond: &Condition, item: &str, request: &Request) -> Tri {
                 Resolved::Unknown(_) => Tri::Unknown,
             }))
         }
+        // A request value of the wrong form is not "no match" — that would make the negated
+        // operator match — but unknown: what AWS does with it is not documented.
         ConditionValues::Numeric(numbers) => match parse_number(item) {
             Some(n) => Tri::from(numbers.iter().any(|&p| compare(cond.operator.base.comparison(), n, p))),
-            None => Tri::No,
+            None => Tri::Unknown,
         },
         ConditionValues::Date(dates) => match parse_date(item) {
             Some(d) => Tri::from(dates.iter().any(|&p| compare(cond.operator.base.comparison(), d, p))),
-            None => Tri::No,
+            None => Tri::Unknown,
         },
         ConditionValues::Bool(values) => {
-            let Some(b) = parse_bool(item) else { return Tri::No };
+            let Some(b) = parse_bool(item) else { return Tri::Unknown };
             Tri::any(values.iter().map(|v| match v {
                 BoolValue::Literal(p) => Tri::from(*p == b),
                 BoolValue::Variable(t) => match wildcard::resolve(t, request, false) {
@@ -154,16 +160,19 @@ fn any_policy_value(cond: &Condition, item: &str, request: &Request) -> Tri {
             }))
         }
         ConditionValues::Binary(values) => {
-            // Request values are base64 text like the policy's; raw text is compared as bytes.
-            let bytes = decode_base64(item).unwrap_or_else(|| item.as_bytes().to_vec());
-            Tri::from(values.contains(&bytes))
+            // Request values are base64 text like the policy's; text that does not decode is
+            // unknown, not compared as raw bytes.
+            match decode_base64(item) {
+                Some(bytes) => Tri::from(values.contains(&bytes)),
+                None => Tri::Unknown,
+            }
         }
         ConditionValues::Ip(nets) => match item.trim().parse::<IpAddr>() {
             Ok(ip) => Tri::from(nets.iter().any(|n| n.contains(&ip))),
             // A CIDR as the request value: contained when the whole block is.
             Err(_) => match parse_cidr(item) {
                 Some(block) => Tri::from(nets.iter().any(|n| n.contains(&block))),
-                None => Tri::No,
+                None => Tri::Unknown,
             },
         },
         ConditionValues::Arn(patterns) => Tri::any(patterns.iter().map(|p| arn::matches(p, item, request))),
@@ -187,6 +196,7 @@ pub fn trace(cond: &Condition, request: &Request, assumptions: &mut Vec<String>)
     let op = cond.operator.name();
     let found = request.lookup(&cond.key_lower);
     let policy_list = format_list(&cond.raw_values);
+    let mut malformed_value = None;
     let (request_values, reason) = match found {
         None => {
             let reason = if cond.operator.base == BaseOperator::Null {
@@ -212,7 +222,15 @@ pub fn trace(cond: &Condition, request: &Request, assumptions: &mut Vec<String>)
                 Tri::No => "does not satisfy",
                 Tri::Unknown => "may or may not satisfy",
             };
-            let reason = if cond.operator.base == BaseOperator::Null {
+            let malformed = items.iter().find(|i| !well_formed(cond, i));
+            let reason = if let (Some(bad), Tri::Unknown) = (malformed, result) {
+                malformed_value = Some(bad.clone());
+                format!(
+                    "`{}` = `{bad}`{derived} is not a valid {} value, so `{op}` is unknown (never taken as a mismatch)",
+                    cond.key,
+                    value_family(cond)
+                )
+            } else if cond.operator.base == BaseOperator::Null {
                 format!("`{}` is present{derived}, so `Null` = {policy_list} is {}", cond.key, result == Tri::Yes)
             } else if unresolvable_variable(cond, request) {
                 format!(
@@ -231,6 +249,30 @@ pub fn trace(cond: &Condition, request: &Request, assumptions: &mut Vec<String>)
         request_values,
         result,
         reason,
+        malformed: malformed_value,
+    }
+}
+
+/// Whether a request value has the form the operator's family compares.
+fn well_formed(cond: &Condition, item: &str) -> bool {
+    match &cond.values {
+        ConditionValues::Numeric(_) => parse_number(item).is_some(),
+        ConditionValues::Date(_) => parse_date(item).is_some(),
+        ConditionValues::Bool(_) => parse_bool(item).is_some(),
+        ConditionValues::Binary(_) => decode_base64(item).is_some(),
+        ConditionValues::Ip(_) => item.trim().parse::<IpAddr>().is_ok() || parse_cidr(item).is_some(),
+        _ => true,
+    }
+}
+
+fn value_family(cond: &Condition) -> &'static str {
+    match &cond.values {
+        ConditionValues::Numeric(_) => "numeric",
+        ConditionValues::Date(_) => "date",
+        ConditionValues::Bool(_) => "boolean",
+        ConditionValues::Binary(_) => "base64 binary",
+        ConditionValues::Ip(_) => "IP address",
+        _ => "",
     }
 }
 
@@ -336,7 +378,13 @@ mod tests {
             "NumericLessThanEquals", "s3:max-keys", r#""10""#, ["s3:max-keys" => "10"] => Yes;
             "NumericGreaterThan", "s3:max-keys", "10", ["s3:max-keys" => "10.5"] => Yes;
             "NumericGreaterThanEquals", "s3:max-keys", "10", ["s3:max-keys" => "9.99"] => No;
-            "NumericLessThan", "s3:max-keys", "10", ["s3:max-keys" => "abc"] => No;
+            "NumericLessThan", "s3:max-keys", "10", ["s3:max-keys" => "abc"] => Unknown;
+            "NumericNotEquals", "s3:max-keys", "10", ["s3:max-keys" => "abc"] => Unknown;
+            "DateNotEquals", "aws:EpochTime", "86400", ["aws:EpochTime" => "1000000000000000000000000000000"] => Unknown;
+            "DateLessThan", "aws:CurrentTime", r#""2026-12-01T00:00:00Z""#, ["aws:CurrentTime" => "soon"] => Unknown;
+            "Bool", "aws:SecureTransport", "false", ["aws:SecureTransport" => "yes"] => Unknown;
+            "NotIpAddress", "aws:SourceIp", r#""203.0.113.0/24""#, ["aws:SourceIp" => "not-an-ip"] => Unknown;
+            "BinaryEquals", "k", r#""QmluYXJ5""#, ["k" => "%%%"] => Unknown;
             "NumericLessThan", "s3:max-keys", "10", [] => No;
             "DateLessThan", "aws:CurrentTime", r#""2026-12-01T00:00:00Z""#, ["aws:CurrentTime" => "2026-11-22T10:00:00Z"] => Yes;
             "DateGreaterThan", "aws:CurrentTime", r#""2026-12-01T00:00:00Z""#, ["aws:CurrentTime" => "2026-11-22T10:00:00Z"] => No;

@@ -35,7 +35,7 @@ pub fn evaluate(stmt: &Statement, request: &Request, boundary_attached: bool) ->
     }
     let grantee = match &stmt.principal {
         None => None,
-        Some(clause) => match principal::matches(clause, &request.caller, boundary_attached) {
+        Some(clause) => match principal::matches(clause, &request.caller, boundary_attached, stmt.effect) {
             Some(g) => Some(g),
             None => return no,
         },
@@ -98,8 +98,10 @@ pub fn trace(
     let principal_ok = match &stmt.principal {
         None => true,
         Some(clause) => {
-            let applies = principal::matches(clause, &request.caller, boundary_attached).is_some();
-            if clause.negated && boundary_attached && applies {
+            let applies = principal::matches(clause, &request.caller, boundary_attached, stmt.effect).is_some();
+            if clause.negated && stmt.effect == crate::policy::Effect::Allow {
+                condition::push_unique(assumptions, principal::NOT_PRINCIPAL_ALLOW);
+            } else if clause.negated && boundary_attached && applies {
                 condition::push_unique(assumptions, principal::NOT_PRINCIPAL_BOUNDARY);
             } else if clause.negated {
                 condition::push_unique(assumptions, principal::NOT_PRINCIPAL_ASSUMPTION);
@@ -110,7 +112,11 @@ pub fn trace(
     let resource = resource_matches(stmt, request);
     let reason = if !principal_ok {
         let element = if stmt.principal.as_ref().is_some_and(|c| c.negated) {
-            "`NotPrincipal` lists"
+            if stmt.effect == crate::policy::Effect::Allow {
+                "an `Allow` never grants whom its `NotPrincipal` names, and it names"
+            } else {
+                "`NotPrincipal` lists"
+            }
         } else {
             "`Principal` does not name"
         };

@@ -2,9 +2,15 @@
 //! current alerts pushed to an Alertmanager (`POST /api/v2/alerts`).
 //!
 //! The push runs in its own task fed by a `watch` channel: the audit loop only replaces the
-//! latest batch and never waits, so a down Alertmanager cannot stall it. Firing alerts are
-//! re-sent each cycle with an `endsAt` three intervals ahead (so they do not lapse between
-//! cycles); an alert that stopped firing is sent once more with `endsAt` = now (resolved).
+//! latest batch and never waits, so a down Alertmanager cannot stall it. A batch that arrives
+//! while an older one is being retried replaces it and is delivered. Firing alerts are re-sent
+//! each cycle with an `endsAt` three intervals ahead (so they do not lapse between cycles); an
+//! alert that stopped firing is sent once more with `endsAt` = now (resolved).
+//!
+//! A passing error never resolves a page: an alert about an expectation (or one of its buckets)
+//! that has become unknown keeps firing — same `startsAt`, same text, `endsAt` moved ahead —
+//! until a cycle that *knows* shows it no longer applies. Otherwise every throttled AWS read
+//! would resolve the page and re-fire it a cycle later.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -129,11 +135,30 @@ fn annotations(summary: String, description: String) -> BTreeMap<String, String>
     a
 }
 
+/// An alert's labels (its identity in Alertmanager) or annotations.
+type Labels = BTreeMap<String, String>;
+
 /// Tracks what is firing to build each push: firing alerts, plus those that just resolved.
 #[derive(Debug, Default)]
 pub struct AlertBook {
-    /// Label set → when it started firing.
-    firing: BTreeMap<BTreeMap<String, String>, DateTime<Utc>>,
+    /// Label set → when it started firing, and the annotations it was last sent with.
+    firing: BTreeMap<Labels, (DateTime<Utc>, Labels)>,
+}
+
+/// Whether the report cannot tell if a firing alert still applies: its expectation is unknown,
+/// or the bucket it names has an unknown decision. (An alert about an expectation that is no
+/// longer configured does resolve.)
+fn undecided(report: &Report, labels: &BTreeMap<String, String>) -> bool {
+    let Some(e) = labels.get("expectation").and_then(|n| report.expectations.iter().find(|e| &e.name == n)) else {
+        return false;
+    };
+    if labels.get("alertname").map(String::as_str) == Some("MrapAuditorExpectationUnknown") {
+        return false;
+    }
+    e.status == Status::Unknown
+        || labels
+            .get("bucket")
+            .is_some_and(|b| e.buckets.iter().any(|x| &x.bucket == b && x.decision == BucketDecision::Unknown))
 }
 
 impl AlertBook {
@@ -148,18 +173,32 @@ impl AlertBook {
         let horizon = now + chrono::Duration::from_std(interval * 3).unwrap_or_else(|_| chrono::Duration::hours(1));
         let mut batch = Vec::new();
         for (l, a) in &current {
-            let starts = *self.firing.entry(l.clone()).or_insert(now);
+            let entry = self.firing.entry(l.clone()).or_insert_with(|| (now, a.clone()));
+            entry.1 = a.clone();
             batch.push(Alert {
                 labels: l.clone(),
                 annotations: a.clone(),
-                starts_at: rfc3339(starts),
+                starts_at: rfc3339(entry.0),
                 ends_at: rfc3339(horizon),
                 generator_url: generator_url.to_string(),
             });
         }
-        let resolved: Vec<_> = self.firing.keys().filter(|l| !current.contains_key(*l)).cloned().collect();
-        for l in resolved {
-            if let Some(starts) = self.firing.remove(&l) {
+        let gone: Vec<_> = self.firing.keys().filter(|l| !current.contains_key(*l)).cloned().collect();
+        for l in gone {
+            if undecided(report, &l) {
+                // Not known to be over: keep it firing as it was.
+                if let Some((starts, a)) = self.firing.get(&l) {
+                    batch.push(Alert {
+                        labels: l.clone(),
+                        annotations: a.clone(),
+                        starts_at: rfc3339(*starts),
+                        ends_at: rfc3339(horizon),
+                        generator_url: generator_url.to_string(),
+                    });
+                }
+                continue;
+            }
+            if let Some((starts, _)) = self.firing.remove(&l) {
                 let a = annotations("resolved".into(), "the verdict returned to what is expected".into());
                 batch.push(Alert {
                     labels: l,
@@ -197,10 +236,16 @@ pub fn log_drift(drift: &Drift) {
     for f in &drift.resolved_findings {
         info!(severity = f.severity.name(), code = %f.code, resource = %f.resource, "Finding resolved.");
     }
+    for k in &drift.became_unknown {
+        warn!(expectation = k.expectation.as_deref().unwrap_or("-"), subject = %k.subject, detail = %k.detail, "Became unknown.");
+    }
+    for k in &drift.known_again {
+        info!(expectation = k.expectation.as_deref().unwrap_or("-"), subject = %k.subject, detail = %k.detail, "Known again.");
+    }
 }
 
 /// Pushes the latest batch to an Alertmanager, with retries and backoff.
-pub async fn push_loop(url: String, mut batches: watch::Receiver<Vec<Alert>>, failures: prometheus::IntCounter) {
+pub async fn push_loop(url: String, batches: watch::Receiver<Vec<Alert>>, failures: prometheus::IntCounter) {
     let client = match reqwest::Client::builder().timeout(Duration::from_secs(10)).build() {
         Ok(c) => c,
         Err(e) => {
@@ -208,15 +253,36 @@ pub async fn push_loop(url: String, mut batches: watch::Receiver<Vec<Alert>>, fa
             return;
         }
     };
-    let endpoint = format!("{url}/api/v2/alerts");
-    while batches.changed().await.is_ok() {
-        let batch = batches.borrow_and_update().clone();
+    push_with(&client, &format!("{url}/api/v2/alerts"), batches, failures, Duration::from_millis(500)).await;
+}
+
+/// The delivery loop: each batch is posted with up to five attempts; a batch that arrives during
+/// the retries replaces the one being retried and is delivered next (marking it seen in the
+/// retry and then waiting for the *next* change lost it: a resolution could wait a whole cycle).
+async fn push_with(
+    client: &reqwest::Client,
+    endpoint: &str,
+    mut batches: watch::Receiver<Vec<Alert>>,
+    failures: prometheus::IntCounter,
+    first_delay: Duration,
+) {
+    let mut pending: Option<Vec<Alert>> = None;
+    loop {
+        let batch = match pending.take() {
+            Some(b) => b,
+            None => {
+                if batches.changed().await.is_err() {
+                    return;
+                }
+                batches.borrow_and_update().clone()
+            }
+        };
         if batch.is_empty() {
             continue;
         }
-        let mut delay = Duration::from_millis(500);
+        let mut delay = first_delay;
         for attempt in 1..=5u32 {
-            match client.post(&endpoint).json(&batch).send().await {
+            match client.post(endpoint).json(&batch).send().await {
                 Ok(r) if r.status().is_success() => {
                     info!(alerts = batch.len(), "Alerts pushed to Alertmanager.");
                     break;
@@ -228,11 +294,12 @@ pub async fn push_loop(url: String, mut batches: watch::Receiver<Vec<Alert>>, fa
                 failures.inc();
                 break;
             }
-            // A newer batch replaces this one: stop retrying the old.
             tokio::select! {
-                _ = tokio::time::sleep(delay) => {}
+                () = tokio::time::sleep(delay) => {}
                 changed = batches.changed() => {
                     if changed.is_err() { return; }
+                    // The newer batch supersedes this one: deliver it next.
+                    pending = Some(batches.borrow_and_update().clone());
                     break;
                 }
             }
@@ -281,6 +348,108 @@ mod tests {
             findings: vec![],
             policies: vec![],
         }
+    }
+
+    fn report_with(decision: BucketDecision, status: Status) -> Report {
+        let mut r = report(decision);
+        r.expectations[0].status = status;
+        r
+    }
+
+    #[test]
+    fn an_unknown_cycle_keeps_a_violation_firing() {
+        let mut book = AlertBook::default();
+        let t = Utc::now();
+        let i = Duration::from_secs(60);
+        let fired = book.batch(&report(BucketDecision::ImplicitDeny), t, i, "http://x/");
+        let violated: Vec<_> =
+            fired.iter().filter(|a| a.labels["alertname"] == "MrapAuditorExpectationViolated").collect();
+        assert_eq!(violated.len(), 1);
+        for k in 1..=2 {
+            let later = t + chrono::Duration::seconds(60 * k);
+            let gap = book.batch(&report_with(BucketDecision::Unknown, Status::Unknown), later, i, "http://x/");
+            let kept = gap.iter().find(|a| a.labels["alertname"] == "MrapAuditorExpectationViolated").unwrap();
+            assert_eq!(kept.starts_at, violated[0].starts_at, "same startsAt");
+            assert_eq!(kept.annotations, violated[0].annotations, "same text, not `resolved`");
+            assert_eq!(kept.ends_at, rfc3339(later + chrono::Duration::seconds(180)), "endsAt moved ahead");
+        }
+        // A cycle that knows it holds resolves it.
+        let known = book.batch(&report(BucketDecision::Allow), t + chrono::Duration::seconds(180), i, "http://x/");
+        let resolved = known.iter().find(|a| a.labels["alertname"] == "MrapAuditorExpectationViolated").unwrap();
+        assert_eq!(resolved.annotations["summary"], "resolved");
+        assert_eq!(resolved.starts_at, violated[0].starts_at);
+    }
+
+    /// A fake Alertmanager: answers 500 to the first `fail` posts, records every body.
+    async fn fake_alertmanager(fail: usize) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let bodies = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let seen = std::sync::Arc::new(AtomicUsize::new(0));
+        let (b, n) = (bodies.clone(), seen.clone());
+        let app = axum::Router::new().route(
+            "/api/v2/alerts",
+            axum::routing::post(move |body: String| {
+                let (b, n) = (b.clone(), n.clone());
+                async move {
+                    b.lock().unwrap().push(body);
+                    if n.fetch_add(1, Ordering::SeqCst) < fail {
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        axum::http::StatusCode::OK
+                    }
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (format!("http://{address}/api/v2/alerts"), bodies)
+    }
+
+    fn alert(summary: &str) -> Alert {
+        Alert {
+            labels: labels(&[("alertname", "A")]),
+            annotations: annotations(summary.into(), String::new()),
+            starts_at: String::new(),
+            ends_at: String::new(),
+            generator_url: String::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_arriving_during_retries_replaces_the_old_and_is_delivered() {
+        // The first post fails; while its retry waits, a newer batch (the resolution) arrives.
+        let (endpoint, bodies) = fake_alertmanager(1).await;
+        let (tx, rx) = watch::channel(Vec::new());
+        let failures = prometheus::IntCounter::new("f", "f").unwrap();
+        let client = reqwest::Client::new();
+        let task = tokio::spawn({
+            let failures = failures.clone();
+            async move { push_with(&client, &endpoint, rx, failures, Duration::from_secs(3600)).await }
+        });
+        tx.send_replace(vec![alert("firing")]);
+        let wait = |n: usize| {
+            let bodies = bodies.clone();
+            async move {
+                for _ in 0..500 {
+                    if bodies.lock().unwrap().len() >= n {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                panic!("fewer than {n} posts");
+            }
+        };
+        wait(1).await;
+        tx.send_replace(vec![alert("resolved")]);
+        wait(2).await;
+        let got = bodies.lock().unwrap().clone();
+        assert!(got[0].contains("firing"));
+        assert!(got[1].contains("resolved"), "the newer batch is delivered, not skipped: {got:?}");
+        assert_eq!(got.len(), 2, "the superseded batch is not retried");
+        assert_eq!(failures.get(), 0);
+        drop(tx);
+        task.await.unwrap();
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::future::Future;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
+use tracing::error;
 
 use super::metrics::Metrics;
 use crate::history::History;
@@ -30,17 +31,26 @@ pub struct Shared {
     /// The current interval (it can change on reload).
     pub interval: RwLock<Duration>,
     pub history_path: PathBuf,
+    /// Why the last cycle's history write failed (`None` once a write succeeds): the status
+    /// page shows it instead of a history that silently stopped.
+    pub history_error: RwLock<Option<String>>,
 }
 
 impl Shared {
+    /// The published report. The locks hold plain values written whole, so a poisoned one (a
+    /// panic elsewhere while holding it) still holds a consistent value: read it, never "none".
     pub fn current_report(&self) -> Option<Arc<Report>> {
-        self.report.read().ok().and_then(|r| r.clone())
+        self.report.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    pub fn history_problem(&self) -> Option<String> {
+        self.history_error.read().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
     /// Ready once a cycle has completed and the last one is not older than three intervals.
     pub fn readiness(&self) -> Result<(), String> {
-        let last = self.last_cycle.read().ok().and_then(|l| *l);
-        let interval = self.interval.read().map(|i| *i).unwrap_or(Duration::from_secs(300));
+        let last = *self.last_cycle.read().unwrap_or_else(PoisonError::into_inner);
+        let interval = *self.interval.read().unwrap_or_else(PoisonError::into_inner);
         match last {
             None => Err("no audit cycle has completed yet".into()),
             Some(t) => {
@@ -76,7 +86,15 @@ pub async fn serve(
 }
 
 async fn metrics(State(s): State<Arc<Shared>>) -> Response {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], s.metrics.render()).into_response()
+    match s.metrics.render() {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response(),
+        // An empty 200 would read as "no series": every alert on absence would misfire.
+        Err(e) => {
+            s.metrics.internal_error("metrics_encode");
+            error!(error = %e, "The metrics could not be rendered.");
+            (StatusCode::INTERNAL_SERVER_ERROR, format!("cannot render the metrics: {e}\n")).into_response()
+        }
+    }
 }
 
 async fn readyz(State(s): State<Arc<Shared>>) -> Response {
@@ -118,9 +136,33 @@ async fn history(State(s): State<Arc<Shared>>, Query(q): Query<HistoryQuery>) ->
     .await;
     match events {
         Ok(Ok(events)) => axum::Json(serde_json::json!({ "events": events })).into_response(),
-        Ok(Err(e)) => json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()),
-        Err(e) => json_error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Ok(Err(e)) => {
+            s.metrics.internal_error("history_read");
+            error!(error = %e, "The history could not be read for /api/v1/history.");
+            json_error(StatusCode::SERVICE_UNAVAILABLE, &format!("the history could not be read: {e}"))
+        }
+        Err(e) => {
+            s.metrics.internal_error("history_read");
+            error!(error = %e, "The history reader stopped.");
+            json_error(StatusCode::INTERNAL_SERVER_ERROR, &format!("the history reader stopped: {e}"))
+        }
     }
+}
+
+/// The recent events for the status page, or why they could not be read (logged and counted).
+async fn recent_events(s: &Shared) -> Result<Vec<crate::history::Event>, String> {
+    let path = s.history_path.clone();
+    let read =
+        tokio::task::spawn_blocking(move || History::open_read_only(&path).and_then(|h| h.events(None, None, 20)))
+            .await;
+    let failure = match read {
+        Ok(Ok(events)) => return Ok(events),
+        Ok(Err(e)) => e.to_string(),
+        Err(e) => format!("the history reader stopped: {e}"),
+    };
+    s.metrics.internal_error("history_read");
+    error!(error = %failure, "The history could not be read for the status page.");
+    Err(failure)
 }
 
 fn escape(s: &str) -> String {
@@ -128,18 +170,12 @@ fn escape(s: &str) -> String {
 }
 
 async fn status_page(State(s): State<Arc<Shared>>) -> Html<String> {
-    let path = s.history_path.clone();
-    let recent =
-        tokio::task::spawn_blocking(move || History::open_read_only(&path).and_then(|h| h.events(None, None, 20)))
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or_default();
+    let recent = recent_events(&s).await;
     let mut page = String::from(
         "<!doctype html><html><head><meta charset=\"utf-8\"><meta http-equiv=\"refresh\" content=\"30\">\
          <title>mrap-auditor</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}\
          td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}.holds{background:#dfd}.violated{background:#fdd}\
-         .unknown{background:#ffd}small{color:#666}</style></head><body><h1>mrap-auditor</h1>",
+         .unknown{background:#ffd}small{color:#666}.error{color:#a00}</style></head><body><h1>mrap-auditor</h1>",
     );
     match s.readiness() {
         Ok(()) => page.push_str("<p>Ready.</p>"),
@@ -212,25 +248,32 @@ async fn status_page(State(s): State<Arc<Shared>>) -> Html<String> {
         page.push_str("<p>No audit cycle has completed yet.</p>");
     }
     page.push_str("<h2>Recent changes</h2>");
-    if recent.is_empty() {
-        page.push_str("<p>None recorded.</p>");
-    } else {
-        page.push_str("<table><tr><th>time</th><th>kind</th><th>expectation</th><th>subject</th><th>change</th><th>detail</th><th>changed by</th></tr>");
-        for ev in &recent {
-            let change = format!("{} → {}", ev.from.as_deref().unwrap_or(""), ev.to.as_deref().unwrap_or(""));
-            let _ = write!(
-                page,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&ev.ts),
-                escape(&ev.kind),
-                escape(ev.expectation.as_deref().unwrap_or("")),
-                escape(&ev.subject),
-                escape(&change),
-                escape(&ev.detail),
-                escape(&ev.changed_by_text())
-            );
+    if let Some(problem) = s.history_problem() {
+        let _ = write!(page, "<p class=\"error\"><b>The history could not be written:</b> {}</p>", escape(&problem));
+    }
+    match recent {
+        Err(why) => {
+            let _ = write!(page, "<p class=\"error\"><b>The history could not be read:</b> {}</p>", escape(&why));
         }
-        page.push_str("</table>");
+        Ok(events) if events.is_empty() => page.push_str("<p>None recorded.</p>"),
+        Ok(events) => {
+            page.push_str("<table><tr><th>time</th><th>kind</th><th>expectation</th><th>subject</th><th>change</th><th>detail</th><th>changed by</th></tr>");
+            for ev in &events {
+                let change = format!("{} → {}", ev.from.as_deref().unwrap_or(""), ev.to.as_deref().unwrap_or(""));
+                let _ = write!(
+                    page,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&ev.ts),
+                    escape(&ev.kind),
+                    escape(ev.expectation.as_deref().unwrap_or("")),
+                    escape(&ev.subject),
+                    escape(&change),
+                    escape(&ev.detail),
+                    escape(&ev.changed_by_text())
+                );
+            }
+            page.push_str("</table>");
+        }
     }
     page.push_str("<p><small><a href=\"/metrics\">metrics</a> · <a href=\"/api/v1/report\">report</a> · <a href=\"/api/v1/history\">history</a></small></p></body></html>");
     Html(page)
@@ -247,7 +290,23 @@ mod tests {
             last_cycle: RwLock::new(last),
             interval: RwLock::new(Duration::from_secs(60)),
             history_path: PathBuf::from("/nonexistent"),
+            history_error: RwLock::new(None),
         }
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_history_is_shown_and_counted_not_none_recorded() {
+        let s = Arc::new(shared(None));
+        let Html(page) = status_page(State(s.clone())).await;
+        assert!(page.contains("The history could not be read:"), "{page}");
+        assert!(!page.contains("None recorded"), "{page}");
+        let r = history(State(s.clone()), Query(HistoryQuery { expect: None, since: None, limit: None })).await;
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = s.metrics.render().unwrap();
+        assert!(text.contains("mrap_auditor_internal_errors_total{kind=\"history_read\"} 2"), "{text}");
+        *s.history_error.write().unwrap() = Some("disk full".into());
+        let Html(page) = status_page(State(s)).await;
+        assert!(page.contains("The history could not be written:</b> disk full"), "{page}");
     }
 
     #[test]

@@ -5,6 +5,12 @@
 //! became unknown leaves no stale sample behind: an unknown expectation has
 //! `expectation_unknown 1` and no `expectation_holds` sample. Labels come from bounded sets
 //! (configured expectations, their MRAPs' buckets, verdicts, severities), never from a request.
+//!
+//! A scrape sees one cycle whole: the refill holds the write side of a lock that rendering
+//! takes for reading, so `/metrics` never catches the moment between `reset()` and the refill
+//! (an empty `expectation_holds` would look like "every expectation unknown").
+
+use std::sync::{PoisonError, RwLock};
 
 use prometheus::{
     Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
@@ -21,6 +27,9 @@ const PREFIX: &str = "mrap_auditor";
 /// Every metric the daemon exports.
 pub struct Metrics {
     registry: Registry,
+    /// Written while a cycle's gauges are reset and refilled, read while rendering: a scrape
+    /// sees the set before or after a cycle, never half of it.
+    consistency: RwLock<()>,
     /// 1 when the bucket's decision matches the expectation, 0 when it does not; absent when unknown.
     pub expectation_holds: IntGaugeVec,
     /// 1 when the expectation could not be evaluated.
@@ -66,6 +75,18 @@ pub struct Metrics {
     pub queue_errors_total: IntCounterVec,
     /// How long the MRAP's Proposed policy has waited for AWS to apply it.
     pub pending_change_age_seconds: GaugeVec,
+    /// The daemon's own failures that are logged and shown, by kind: `history_write`,
+    /// `history_read`, `history_lock`, `report_serialize`, `metrics_encode`, `state_lock`.
+    pub internal_errors_total: IntCounterVec,
+}
+
+/// Why the metrics could not be rendered (answered with HTTP 500, never an empty page).
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("cannot encode the metrics: {0}")]
+    Encode(#[from] prometheus::Error),
+    #[error("the encoded metrics are not UTF-8: {0}")]
+    Utf8(#[from] std::string::FromUtf8Error),
 }
 
 /// Why metrics could not be set up (a bug: names are constants).
@@ -169,8 +190,14 @@ impl Metrics {
             &["mrap"],
         )?;
         registry.register(Box::new(pending_change_age_seconds.clone()))?;
+        let internal_errors_total = counter(
+            "internal_errors_total",
+            "The daemon's own failures that are logged and shown, by kind.",
+            &["kind"],
+        )?;
         Ok(Metrics {
             registry,
+            consistency: RwLock::new(()),
             expectation_holds,
             expectation_unknown,
             access_verdict,
@@ -192,11 +219,19 @@ impl Metrics {
             event_processing_seconds,
             queue_errors_total,
             pending_change_age_seconds,
+            internal_errors_total,
         })
+    }
+
+    /// Counts one of the daemon's own failures (the caller logs it with its cause).
+    pub fn internal_error(&self, kind: &str) {
+        self.internal_errors_total.with_label_values(&[kind]).inc();
     }
 
     /// Recomputes the current-state gauges from a report and counts what changed.
     pub fn observe(&self, report: &Report, drift: Option<&Drift>, errors: &[SourceError]) {
+        // A poisoned lock guards nothing broken (it holds `()`): go on.
+        let _whole = self.consistency.write().unwrap_or_else(PoisonError::into_inner);
         for g in [&self.expectation_holds, &self.expectation_unknown, &self.access_verdict, &self.pending_change] {
             g.reset();
         }
@@ -243,10 +278,83 @@ impl Metrics {
         }
     }
 
-    /// The text exposition format.
-    pub fn render(&self) -> String {
+    /// The text exposition format, of one whole cycle.
+    pub fn render(&self) -> Result<String, RenderError> {
+        let families = {
+            let _whole = self.consistency.read().unwrap_or_else(PoisonError::into_inner);
+            self.registry.gather()
+        };
         let mut buf = Vec::new();
-        let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);
-        String::from_utf8(buf).unwrap_or_default()
+        TextEncoder::new().encode(&families, &mut buf)?;
+        Ok(String::from_utf8(buf)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Expect;
+    use crate::report::{BucketReport, ExpectationReport, Failover, RouteRole, Verdict};
+
+    fn report(n: usize) -> Report {
+        let expectation = |i: usize| ExpectationReport {
+            name: format!("e{i}"),
+            mrap: "m.mrap".into(),
+            expect: Expect::Allow,
+            status: Status::Holds,
+            verdict: Verdict::Allow,
+            buckets: (0..4)
+                .map(|b| BucketReport {
+                    bucket: format!("b{b}"),
+                    account: "1".into(),
+                    region: "us-east-1".into(),
+                    route: RouteRole::Active,
+                    decision: BucketDecision::Allow,
+                    deciding_layer: None,
+                    statement: None,
+                    reason: String::new(),
+                    proposed_decision: None,
+                })
+                .collect(),
+            failover: Failover::None,
+            pending_change: false,
+            principal: "p".into(),
+            action: "a".into(),
+            key: "k".into(),
+            via: "v".into(),
+            proposed_verdict: None,
+            summary: String::new(),
+        };
+        Report {
+            generated_at: String::new(),
+            source: "snapshot".into(),
+            snapshot: None,
+            expectations: (0..n).map(expectation).collect(),
+            findings: vec![],
+            policies: vec![],
+        }
+    }
+
+    #[test]
+    fn a_scrape_never_sees_half_a_cycle() {
+        let metrics = std::sync::Arc::new(Metrics::new().unwrap());
+        let full = report(100);
+        metrics.observe(&full, None, &[]);
+        let writer = {
+            let metrics = metrics.clone();
+            std::thread::spawn(move || {
+                for _ in 0..100 {
+                    metrics.observe(&full, None, &[]);
+                }
+            })
+        };
+        let mut scrapes = 0;
+        while !writer.is_finished() || scrapes < 50 {
+            let text = metrics.render().unwrap();
+            let holds = text.lines().filter(|l| l.starts_with("mrap_auditor_expectation_holds{")).count();
+            assert_eq!(holds, 400, "a scrape saw {holds} of 400 samples: half a cycle");
+            scrapes += 1;
+        }
+        writer.join().unwrap();
     }
 }

@@ -381,6 +381,9 @@ impl Reader<'_> {
         let open = self.pos();
         self.bump();
         let mut members: Vec<Member> = Vec::new();
+        // Keys seen so far: a set keeps the duplicate check linear in the number of members
+        // (a scan of `members` per key was quadratic on a hostile object with many keys).
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.bump();
@@ -405,7 +408,7 @@ impl Reader<'_> {
             }
             self.skip_ws();
             let value = self.value(depth + 1)?;
-            if members.iter().any(|m| m.key == key) {
+            if !seen.insert(key.clone()) {
                 self.error_at(key_pos, format!("duplicate key `{key}`"));
             }
             members.push(Member { key, key_pos, value });
@@ -497,6 +500,18 @@ mod tests {
     fn deep_nesting_is_refused_not_a_stack_overflow() {
         let text = "[".repeat(10_000);
         assert!(errors(&text)[0].contains("nesting deeper than 64 levels"));
+    }
+
+    #[test]
+    fn many_keys_are_checked_in_linear_time() {
+        // 200,000 distinct keys: quadratic checking would take minutes; this takes milliseconds.
+        let body: Vec<String> = (0..200_000).map(|i| format!("\"k{i}\":1")).collect();
+        let text = format!("{{{}}}", body.join(","));
+        let started = std::time::Instant::now();
+        assert!(parse(&text).is_ok());
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{:?}", started.elapsed());
+        let dup = format!("{{{},\"k7\":2}}", body.join(","));
+        assert!(errors(&dup)[0].contains("duplicate key `k7`"));
     }
 
     #[test]

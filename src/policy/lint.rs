@@ -73,11 +73,16 @@ pub fn lint(policy: &Policy, target: &LintTarget<'_>) -> Vec<Lint> {
             source_ip_through_endpoint(stmt, &mut push);
         }
         if stmt.effect == Effect::Allow && stmt.principal.as_ref().is_some_and(|p| p.negated) {
+            // IAM ("AWS JSON policy elements: NotPrincipal"): "NotPrincipal must be used with
+            // Effect Deny. Using it with Effect Allow is not supported."
             push(
-                Severity::Warning,
-                "notprincipal-allow",
-                format!("{} allows everyone except the listed principals, anonymous callers included", stmt.label()),
-                "grant to the principals that need access with `Principal` instead".to_string(),
+                Severity::Error,
+                "notprincipal-with-allow",
+                format!(
+                    "{} uses `NotPrincipal` with `Allow`, which IAM does not support; at best it grants everyone except the listed principals, anonymous callers included, and the auditor never counts it as a grant to a listed one",
+                    stmt.label()
+                ),
+                "use `\"Effect\": \"Deny\"` with `\"Principal\": \"*\"` and a condition `ArnNotEquals` on `aws:PrincipalArn` listing the principals to spare, and grant the ones that need access with `Principal` (IAM: NotPrincipal)".to_string(),
             );
         }
     }
@@ -120,6 +125,37 @@ pub fn lint(policy: &Policy, target: &LintTarget<'_>) -> Vec<Lint> {
         }
     }
     out
+}
+
+/// AWS's own size limit for a bucket policy: "Bucket policies are limited to 20 KB in size"
+/// (S3: "Bucket policies and user policies"), taken as 20 × 1024 bytes.
+pub const BUCKET_POLICY_LIMIT_BYTES: usize = 20 * 1024;
+/// "The size of an endpoint policy cannot exceed 20,480 characters, including white space"
+/// (VPC: "Control access to VPC endpoints using endpoint policies").
+pub const ENDPOINT_POLICY_LIMIT_CHARS: usize = 20_480;
+
+/// A policy document larger than AWS accepts for its holder: AWS would refuse to save it, so what
+/// the snapshot holds is not what is in force (or the capture is wrong). `None` within limits and
+/// for holders without a documented limit.
+pub fn size_lint(text: &str, holder: Holder<'_>) -> Option<Lint> {
+    let (size, limit, unit, page) = match holder {
+        Holder::Bucket(_) => (text.len(), BUCKET_POLICY_LIMIT_BYTES, "bytes", "S3: Bucket policies and user policies"),
+        Holder::Endpoint(_) => (
+            text.chars().count(),
+            ENDPOINT_POLICY_LIMIT_CHARS,
+            "characters",
+            "VPC: Control access to VPC endpoints using endpoint policies",
+        ),
+        Holder::Mrap(_) => return None,
+    };
+    (size > limit).then(|| Lint {
+        severity: Severity::Error,
+        code: "policy-exceeds-aws-limit",
+        statement: None,
+        sid: None,
+        message: format!("the document is {size} {unit}, more than AWS accepts ({limit} {unit}; {page})"),
+        fix: "shorten the policy (merge statements, use wildcards or conditions on `aws:PrincipalOrgID`); AWS refuses to save a larger one, so check that the capture is what is in force".to_string(),
+    })
 }
 
 /// Actions that only make sense on objects (`arn:aws:s3:::bucket/key`).

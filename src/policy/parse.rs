@@ -19,7 +19,15 @@ pub enum PolicyError {
     Syntax(Vec<SyntaxError>),
     #[error("invalid policy: {}", join(.0))]
     Invalid(Vec<Problem>),
+    /// Refused before parsing: see [`MAX_POLICY_BYTES`].
+    #[error("the policy document is {size} bytes, more than the {limit} bytes this auditor reads")]
+    TooLarge { size: usize, limit: usize },
 }
+
+/// The largest policy document read at all. AWS's own limits are far lower (20 KB for a bucket
+/// policy, 20,480 characters for an endpoint policy; lint `policy-exceeds-aws-limit`), so a
+/// bigger document is not a policy AWS holds, and reading it would only cost memory and time.
+pub const MAX_POLICY_BYTES: usize = 1024 * 1024;
 
 impl PolicyError {
     /// The position of the first problem.
@@ -27,6 +35,7 @@ impl PolicyError {
         match self {
             PolicyError::Syntax(e) => e.first().map(|e| e.pos),
             PolicyError::Invalid(p) => p.first().map(|p| p.pos),
+            PolicyError::TooLarge { .. } => None,
         }
     }
 }
@@ -55,6 +64,9 @@ impl fmt::Display for Problem {
 
 /// Parses policy text, e.g. the `Policy` string of `GetBucketPolicy`.
 pub fn parse_policy(text: &str, kind: PolicyKind) -> Result<Policy, PolicyError> {
+    if text.len() > MAX_POLICY_BYTES {
+        return Err(PolicyError::TooLarge { size: text.len(), limit: MAX_POLICY_BYTES });
+    }
     let doc = json::parse(text).map_err(PolicyError::Syntax)?;
     policy_from_json(&doc, kind)
 }

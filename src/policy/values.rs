@@ -103,7 +103,11 @@ pub(crate) fn convert_values(
         DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan | DateGreaterThanEquals => {
             each(&|s| {
                 parse_date(s).map(|_| ()).ok_or_else(|| {
-                    format!("`{s}` is not an ISO 8601 date (e.g. `2026-01-01T00:00:00Z`) or epoch seconds")
+                    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || b == b'.') && s.len() > 20 {
+                        format!("`{s}` is out of range for epoch seconds")
+                    } else {
+                        format!("`{s}` is not an ISO 8601 date (e.g. `2026-01-01T00:00:00Z`) or epoch seconds")
+                    }
                 })
             })?;
             ConditionValues::Date(raw.iter().filter_map(|(s, _)| parse_date(s)).collect())
@@ -206,7 +210,8 @@ pub fn parse_date(s: &str) -> Option<Timestamp> {
             let digits: String = frac.chars().chain(std::iter::repeat('0')).take(9).collect();
             nanos = digits.parse().ok()?;
         }
-        return Some(secs * 1_000_000_000 + nanos);
+        // 30 or more digits overflow i128 nanoseconds: that is no date, not a wrapped one.
+        return secs.checked_mul(1_000_000_000)?.checked_add(nanos);
     }
     let nanos = |dt: DateTime<chrono::Utc>| -> Option<Timestamp> {
         Some(i128::from(dt.timestamp()) * 1_000_000_000 + i128::from(dt.timestamp_subsec_nanos()))
@@ -262,6 +267,9 @@ mod tests {
             ("1970-02", Some(31 * day)),
             ("yesterday", None),
             ("2026-13-01", None),
+            ("1000000000000000000000000000000", None),
+            ("99999999999999999999999999999999999999", None),
+            ("999999999999999999999999999999999999999999", None),
         ];
         for (text, want) in cases {
             assert_eq!(parse_date(text), *want, "date {text}");

@@ -85,7 +85,13 @@ fn read_bpa(text: &str) -> Result<PublicAccessBlock, String> {
     if let Some(k) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
         return Err(format!("unknown setting `{k}` (expected {})", KEYS.join(", ")));
     }
-    serde_json::from_value(inner).map_err(|e| e.to_string())
+    // An overlay is what a `PutPublicAccessBlock` would send, where an omitted setting is off;
+    // a captured configuration (the snapshot reader) must have all four instead.
+    let mut settings = obj.clone();
+    for k in KEYS {
+        settings.entry(k).or_insert(serde_json::Value::Bool(false));
+    }
+    serde_json::from_value(serde_json::Value::Object(settings)).map_err(|e| e.to_string())
 }
 
 /// Reads the overlay's file into an edit. A policy file is taken as it is: whether it is a valid

@@ -364,7 +364,7 @@ mod tests {
                 block_public_policy: true,
                 restrict_public_buckets: true,
             }),
-            status: "READY".into(),
+            status: Some("READY".into()),
             regions: vec![crate::snapshot::MrapRegion {
                 bucket: "b1".into(),
                 region: "us-east-1".into(),
@@ -395,10 +395,11 @@ mod tests {
             EndpointScope { account: None, region: "us-east-1".into() },
             Captured::Value(vec![VpcEndpoint {
                 id: "vpce-0123456789abcdef0".into(),
-                endpoint_type: "Interface".into(),
+                endpoint_type: Some("Interface".into()),
                 vpc_id: "vpc-1".into(),
-                service_name: "com.amazonaws.s3-global.accesspoint".into(),
-                state: "available".into(),
+                service_name: Some("com.amazonaws.s3-global.accesspoint".into()),
+                state: Some("available".into()),
+                private_dns_enabled: Some(true),
                 policy_document: Some("{}".into()),
                 owner_id: Some("123456789012".into()),
             }]),
@@ -436,6 +437,19 @@ mod tests {
         assert!(matches!(&s.bucket_policies["b3"], Captured::AwsError(e) if e.code == "AccessDenied"));
         assert_eq!(s.bucket_policies["b2"], Captured::Value(None));
         assert!(!s.bucket_bpa.contains_key("b9"));
+        // A Block Public Access configuration without one of its four settings is unreadable,
+        // never "that setting is off".
+        fs::write(
+            dir.path().join("s3/get-public-access-block/b1.json"),
+            r#"{"PublicAccessBlockConfiguration": {"BlockPublicAcls": true, "IgnorePublicAcls": true, "BlockPublicPolicy": true}}"#,
+        )
+        .unwrap();
+        let s = read(dir.path()).unwrap();
+        assert!(
+            matches!(&s.bucket_bpa["b1"], Captured::Invalid(m) if m.contains("missing field `RestrictPublicBuckets`")),
+            "{:?}",
+            s.bucket_bpa["b1"]
+        );
     }
 
     #[test]

@@ -329,11 +329,10 @@ impl Cycle {
                 Ok(page) => page,
                 Err(e) => return fail(Slot::Endpoints(region), e),
             };
-            kept.extend(
-                page.vpc_endpoints().iter().filter_map(convert::endpoint).filter(|e| {
-                    e.service_name == MRAP_ENDPOINT_SERVICE || self.settings.named_endpoints.contains(&e.id)
-                }),
-            );
+            kept.extend(page.vpc_endpoints().iter().filter_map(convert::endpoint).filter(|e| {
+                e.service_name.as_deref() == Some(MRAP_ENDPOINT_SERVICE)
+                    || self.settings.named_endpoints.contains(&e.id)
+            }));
             token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
             match &token {
                 None => break,
@@ -441,8 +440,12 @@ impl Cycle {
         let request = client.get_public_access_block().account_id(&account).send();
         match self.call(request).await {
             Ok(out) => {
-                let bpa = out.public_access_block_configuration().map(convert::account_bpa);
-                (Read::AccountBpa { account, bpa: Captured::Value(bpa) }, None)
+                let bpa = match out.public_access_block_configuration().map(convert::account_bpa) {
+                    Some(Ok(b)) => Captured::Value(Some(b)),
+                    Some(Err(why)) => Captured::Invalid(why),
+                    None => Captured::Invalid("the response has no `PublicAccessBlockConfiguration`".into()),
+                };
+                (Read::AccountBpa { account, bpa }, None)
             }
             Err(e) if GET_ACCOUNT_BPA.none_code == Some(e.code.as_str()) => {
                 (Read::AccountBpa { account, bpa: Captured::Value(None) }, None)
@@ -473,8 +476,12 @@ impl Cycle {
         let request = client.get_public_access_block().bucket(&t.bucket).expected_bucket_owner(&t.owner).send();
         match self.call(request).await {
             Ok(out) => {
-                let bpa = out.public_access_block_configuration().map(convert::bucket_bpa);
-                (Read::BucketBpa { bucket: t.bucket, bpa: Captured::Value(bpa) }, None)
+                let bpa = match out.public_access_block_configuration().map(convert::bucket_bpa) {
+                    Some(Ok(b)) => Captured::Value(Some(b)),
+                    Some(Err(why)) => Captured::Invalid(why),
+                    None => Captured::Invalid("the response has no `PublicAccessBlockConfiguration`".into()),
+                };
+                (Read::BucketBpa { bucket: t.bucket, bpa }, None)
             }
             Err(e) if GET_BUCKET_BPA.none_code == Some(e.code.as_str()) => {
                 (Read::BucketBpa { bucket: t.bucket, bpa: Captured::Value(None) }, None)

@@ -28,13 +28,9 @@ pub fn mrap(report: &aws_sdk_s3control::types::MultiRegionAccessPointReport) -> 
         name: name.to_string(),
         alias: alias.to_string(),
         created_at: report.created_at().and_then(|t| t.fmt(DateTimeFormat::DateTime).ok()),
-        public_access_block: report.public_access_block().map(|c| PublicAccessBlock {
-            block_public_acls: c.block_public_acls().unwrap_or(false),
-            ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-            block_public_policy: c.block_public_policy().unwrap_or(false),
-            restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-        }),
-        status: report.status().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        // A configuration that lacks a setting is as good as none: unknown (the audit says so).
+        public_access_block: report.public_access_block().and_then(|c| account_bpa(c).ok()),
+        status: report.status().map(|s| s.as_str().to_string()),
         regions,
     })
 }
@@ -55,34 +51,51 @@ pub fn route(r: &aws_sdk_s3control::types::MultiRegionAccessPointRoute) -> Resul
     })
 }
 
-/// Account Block Public Access (S3 Control). Unset settings are off, as in AWS.
-pub fn account_bpa(c: &aws_sdk_s3control::types::PublicAccessBlockConfiguration) -> PublicAccessBlock {
-    PublicAccessBlock {
-        block_public_acls: c.block_public_acls().unwrap_or(false),
-        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-        block_public_policy: c.block_public_policy().unwrap_or(false),
-        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
+/// The four settings of a Block Public Access configuration; one the response lacks makes it
+/// unreadable (AWS returns all four), never "off".
+fn bpa(settings: [(&str, Option<bool>); 4]) -> Result<PublicAccessBlock, String> {
+    let missing: Vec<&str> = settings.iter().filter(|(_, v)| v.is_none()).map(|(n, _)| *n).collect();
+    if !missing.is_empty() {
+        return Err(format!("the Block Public Access configuration lacks `{}`", missing.join("`, `")));
     }
+    let [a, b, c, d] = settings.map(|(_, v)| v.unwrap_or(false));
+    Ok(PublicAccessBlock {
+        block_public_acls: a,
+        ignore_public_acls: b,
+        block_public_policy: c,
+        restrict_public_buckets: d,
+    })
 }
 
-/// Bucket Block Public Access (S3). Unset settings are off, as in AWS.
-pub fn bucket_bpa(c: &aws_sdk_s3::types::PublicAccessBlockConfiguration) -> PublicAccessBlock {
-    PublicAccessBlock {
-        block_public_acls: c.block_public_acls().unwrap_or(false),
-        ignore_public_acls: c.ignore_public_acls().unwrap_or(false),
-        block_public_policy: c.block_public_policy().unwrap_or(false),
-        restrict_public_buckets: c.restrict_public_buckets().unwrap_or(false),
-    }
+/// Account Block Public Access (S3 Control).
+pub fn account_bpa(c: &aws_sdk_s3control::types::PublicAccessBlockConfiguration) -> Result<PublicAccessBlock, String> {
+    bpa([
+        ("BlockPublicAcls", c.block_public_acls()),
+        ("IgnorePublicAcls", c.ignore_public_acls()),
+        ("BlockPublicPolicy", c.block_public_policy()),
+        ("RestrictPublicBuckets", c.restrict_public_buckets()),
+    ])
+}
+
+/// Bucket Block Public Access (S3).
+pub fn bucket_bpa(c: &aws_sdk_s3::types::PublicAccessBlockConfiguration) -> Result<PublicAccessBlock, String> {
+    bpa([
+        ("BlockPublicAcls", c.block_public_acls()),
+        ("IgnorePublicAcls", c.ignore_public_acls()),
+        ("BlockPublicPolicy", c.block_public_policy()),
+        ("RestrictPublicBuckets", c.restrict_public_buckets()),
+    ])
 }
 
 /// A VPC endpoint of `DescribeVpcEndpoints`; `None` without an id (nothing could name it).
 pub fn endpoint(e: &aws_sdk_ec2::types::VpcEndpoint) -> Option<VpcEndpoint> {
     Some(VpcEndpoint {
         id: e.vpc_endpoint_id()?.to_string(),
-        endpoint_type: e.vpc_endpoint_type().map(|t| t.as_str().to_string()).unwrap_or_default(),
+        endpoint_type: e.vpc_endpoint_type().map(|t| t.as_str().to_string()),
         vpc_id: e.vpc_id().unwrap_or_default().to_string(),
-        service_name: e.service_name().unwrap_or_default().to_string(),
-        state: e.state().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        service_name: e.service_name().map(str::to_string),
+        state: e.state().map(|s| s.as_str().to_string()),
+        private_dns_enabled: e.private_dns_enabled(),
         policy_document: e.policy_document().map(str::to_string),
         owner_id: e.owner_id().map(str::to_string),
     })
@@ -104,6 +117,23 @@ mod tests {
     }
 
     #[test]
+    fn a_block_public_access_setting_the_response_lacks_is_unreadable_not_off() {
+        use aws_sdk_s3control::types::PublicAccessBlockConfiguration;
+        let full = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(false)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        assert!(account_bpa(&full).unwrap().restrict_public_buckets);
+        let partial = PublicAccessBlockConfiguration::builder().block_public_acls(true).build();
+        assert_eq!(
+            account_bpa(&partial).unwrap_err(),
+            "the Block Public Access configuration lacks `IgnorePublicAcls`, `BlockPublicPolicy`, `RestrictPublicBuckets`"
+        );
+    }
+
+    #[test]
     fn an_mrap_without_alias_is_refused() {
         let m = MultiRegionAccessPointReport::builder().name("reports").build();
         assert_eq!(mrap(&m).unwrap_err(), "an access point in the listing has no `Name` or `Alias`");
@@ -115,6 +145,7 @@ mod tests {
         let m = mrap(&m).unwrap();
         assert_eq!(m.regions[0].bucket, "b1");
         assert_eq!(m.regions[0].bucket_account_id, None);
-        assert_eq!(m.status, "");
+        assert_eq!(m.status, None, "an absent status stays absent, never `\"\"`");
+        assert_eq!(m.public_access_block, None, "an absent Block Public Access stays absent, never all off");
     }
 }
