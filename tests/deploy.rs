@@ -85,9 +85,14 @@ fn exported_metrics() -> BTreeSet<String> {
         names.insert(name);
     }
     // DESIGN §8's twelve plus cycles_total, interval_seconds, alert_push_failures_total and
-    // internal_errors_total, and DESIGN §10's access_grants, access_changes_total and
-    // forbid_violated; a histogram is four names.
-    assert_eq!(names.len(), 19 + 3, "src/export/metrics.rs declares metrics differently now: {names:?}");
+    // internal_errors_total; a histogram is four names. Change events (DESIGN §11) add
+    // events_received_total, events_dropped_total, queue_errors_total, pending_change_age_seconds
+    // and two histograms; DESIGN §10 adds access_grants, access_changes_total and forbid_violated.
+    assert_eq!(
+        names.len(),
+        16 + 3 + 4 + 3 + 2 * 4,
+        "src/export/metrics.rs declares metrics differently now: {names:?}"
+    );
     names
 }
 

@@ -19,6 +19,15 @@ Examples:
   open http://127.0.0.1:9898/                        # status page: each MRAP's path drawn
   open http://127.0.0.1:9898/expectations/app-reads-reports   # one expectation in depth
   open http://127.0.0.1:9898/access                  # the access map
+  curl -s localhost:9898/metrics | grep -E 'mrap_auditor_event_(lag|processing)_seconds_(sum|count)'
+  mrap-auditor history --since 1h                    # each change with who made it
+
+Change events: with an `[events]` section, e.g.
+  [events]
+  queues = { \"us-west-2\" = \"https://sqs.us-west-2.amazonaws.com/111122223333/mrap-auditor-events\" }
+  debounce = \"2s\"
+the daemon long-polls those SQS queues (filled by deploy/events/), re-audits what each CloudTrail
+event touched within a second, and records who made the change. The poll still runs every interval.
 
 Endpoints: /metrics /healthz /readyz /api/v1/report /api/v1/history, and the status page:
 / (?expect=NAME colours the picture by NAME), /expectations/NAME, /access; it reloads every

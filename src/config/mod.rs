@@ -16,9 +16,12 @@ use crate::eval::{Caller, ContextValue};
 use crate::policy::{Policy, PolicyKind, parse_policy};
 
 mod access;
+mod events;
 mod raw;
 
 pub use access::{AccessConfig, DEFAULT_MAX_CELLS, Forbid, Zone, is_caller_class, is_path_pattern};
+pub use events::EventsConfig;
+
 use raw::{RawAws, RawConfig, RawContextValue, RawDaemon, RawExpect};
 
 /// A configuration error: where and what.
@@ -163,6 +166,8 @@ pub struct Config {
     pub alertmanager_url: Option<String>,
     pub alertmanager_external_url: Option<String>,
     pub organization: Organization,
+    /// `[events]`: the change-event queues (DESIGN §11); `None` = poll only.
+    pub events: Option<EventsConfig>,
     pub expectations: Vec<Expectation>,
     pub access: AccessConfig,
     pub forbids: Vec<Forbid>,
@@ -333,6 +338,7 @@ impl Ctx<'_> {
             organization.scp = self.levels(&org.scp, "organization.scp", PolicyKind::Scp)?;
             organization.rcp = self.levels(&org.rcp, "organization.rcp", PolicyKind::Rcp)?;
         }
+        let events = raw.events.as_ref().map(|e| self.events(e)).transpose()?;
         let mut names = HashSet::new();
         let mut expectations = Vec::with_capacity(raw.expect.len());
         for (i, e) in raw.expect.iter().enumerate() {
@@ -354,6 +360,7 @@ impl Ctx<'_> {
             alertmanager_url,
             alertmanager_external_url,
             organization,
+            events,
             expectations,
             access: self.access(raw.access.as_ref())?,
             forbids: self.forbids(&raw.forbid)?,

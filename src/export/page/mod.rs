@@ -333,12 +333,12 @@ fn events_table(events: &Result<Vec<Event>, String>) -> Markup {
             Ok(events) if events.is_empty() => { p.empty { "None recorded." } }
             Ok(events) => {
                 table.wide {
-                    thead { tr { th { "time" } th { "kind" } th { "expectation" } th { "subject" } th { "change" } th { "detail" } } }
+                    thead { tr { th { "time" } th { "kind" } th { "expectation" } th { "subject" } th { "change" } th { "detail" } th { "changed by" } } }
                     tbody {
                         @for ev in events {
                             tr {
                                 td data-label="time" { (ev.ts) } td data-label="kind" { (ev.kind) } td data-label="expectation" { (ev.expectation.as_deref().unwrap_or("")) } td data-label="subject" { (ev.subject) }
-                                td data-label="change" { (ev.from.as_deref().unwrap_or("")) " → " (ev.to.as_deref().unwrap_or("")) } td data-label="detail" { (ev.detail) }
+                                td data-label="change" { (ev.from.as_deref().unwrap_or("")) " → " (ev.to.as_deref().unwrap_or("")) } td data-label="detail" { (ev.detail) } td data-label="changed by" { (ev.changed_by_text()) }
                             }
                         }
                     }
