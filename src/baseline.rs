@@ -103,6 +103,11 @@ pub fn advance(baseline: &Report, new: &Report) -> Report {
             }
         }
     }
+    // A cycle without an access map (it could not run) keeps the last map: access gained
+    // meanwhile is then measured against it (DESIGN §10 "Access drift").
+    if merged.access.is_none() {
+        merged.access = baseline.access.clone();
+    }
     if readable.read_nothing() {
         let seen: BTreeSet<_> = merged.policies.iter().map(policy_key).collect();
         merged.policies.extend(baseline.policies.iter().filter(|p| !seen.contains(&policy_key(p))).cloned());
@@ -240,6 +245,8 @@ mod tests {
                 })
                 .into_iter()
                 .collect(),
+            forbids: Vec::new(),
+            access: None,
         }
     }
 

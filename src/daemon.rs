@@ -33,7 +33,7 @@ use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
 use self::events::{EventState, Message, QueueSignal, Trigger};
-use crate::audit::{AuditOptions, audit, audit_until};
+use crate::audit::{AuditOptions, audit, audit_with_access_until};
 use crate::baseline;
 use crate::config::{self, Config};
 use crate::drift::Drift;
@@ -384,7 +384,29 @@ impl Daemon {
                 let options =
                     AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
                 tokio::task::spawn_blocking(move || {
-                    audit_until(&config, &snapshot, &options, &cancel).map(|report| (report, snapshot, readable, calls))
+                    // The accepted access map is re-read each cycle, so accepting today's map
+                    // needs no restart. An unreadable one is an error finding, never silence.
+                    let accepted = config.access.accepted.as_deref().map(crate::access::read_accepted);
+                    let map = match &accepted {
+                        Some(Ok(m)) => Some(m),
+                        _ => None,
+                    };
+                    audit_with_access_until(&config, &snapshot, &options, &cancel, map).map(|mut report| {
+                        if let Some(Err(why)) = accepted {
+                            warn!(error = %why, "The accepted access map cannot be read; new access is not reported.");
+                            report.findings.insert(
+                                0,
+                                Finding {
+                                    severity: Severity::Error,
+                                    code: baseline::UNREADABLE_INPUT.into(),
+                                    resource: "[access] accepted".into(),
+                                    message: why,
+                                    fix: Some("write it with `mrap-auditor access --format json`".into()),
+                                },
+                            );
+                        }
+                        (report, snapshot, readable, calls)
+                    })
                 })
                 .await
             }
@@ -589,6 +611,8 @@ mod tests {
             expectations: vec![],
             findings: vec![],
             policies: vec![],
+            forbids: Vec::new(),
+            access: None,
         };
         let (result, poisoned) =
             record_locked(&history, Utc::now(), &report, None, &crate::history::Cause::default(), &[]);

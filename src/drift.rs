@@ -78,6 +78,9 @@ pub struct Drift {
     pub failover_changes: Vec<FailoverChange>,
     pub new_findings: Vec<Finding>,
     pub resolved_findings: Vec<Finding>,
+    /// Grants gained or lost between the two access maps (DESIGN §10), each with the policy
+    /// changes that caused it.
+    pub access_changes: Vec<crate::access::AccessChange>,
     /// Daemon only: what could not be read this cycle although it could the cycle before.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub became_unknown: Vec<KnownChange>,
@@ -92,9 +95,10 @@ impl Drift {
         *self == Drift::default()
     }
 
-    /// Whether any verdict or bucket decision flipped (the exit code of `diff`).
+    /// Whether any verdict, bucket decision or grant of the access map flipped (the exit code
+    /// of `diff`).
     pub fn has_flips(&self) -> bool {
-        !self.verdict_changes.is_empty() || !self.decision_changes.is_empty()
+        !self.verdict_changes.is_empty() || !self.decision_changes.is_empty() || !self.access_changes.is_empty()
     }
 }
 
@@ -140,12 +144,35 @@ pub fn compare(old: &Report, new: &Report) -> Drift {
         }
     }
     drift.policy_changes = compare_policies(&old.policies, &new.policies);
+    if let (Some(a), Some(b)) = (&old.access, &new.access) {
+        drift.access_changes = crate::access::changes(a, b);
+        for c in &mut drift.access_changes {
+            c.cause = causes(&drift.policy_changes, c);
+        }
+    }
     let old_findings: BTreeSet<_> = old.findings.iter().map(finding_key).collect();
     let new_findings: BTreeSet<_> = new.findings.iter().map(finding_key).collect();
     drift.new_findings = new.findings.iter().filter(|f| !old_findings.contains(&finding_key(f))).cloned().collect();
     drift.resolved_findings =
         old.findings.iter().filter(|f| !new_findings.contains(&finding_key(f))).cloned().collect();
     drift
+}
+
+/// The policy changes that can explain an access change: the bucket's policy, the MRAP's
+/// (mrap paths), the endpoint's (endpoint paths).
+fn causes(policies: &[PolicyChange], c: &crate::access::AccessChange) -> Vec<String> {
+    let door = c.grant.path.split_once(':').map_or("", |(_, d)| d);
+    let through_mrap = c.grant.path.starts_with("mrap:");
+    policies
+        .iter()
+        .filter(|p| match p.kind.as_str() {
+            "bucket" => p.resource.ends_with(&format!(":::{}", c.bucket)),
+            "mrap" | "mrap_proposed" => through_mrap && p.resource.ends_with(&format!("/{}", c.mrap)),
+            "vpce" => p.resource == door,
+            _ => false,
+        })
+        .map(|p| format!("{} {} {:?}", p.kind, p.resource, p.change).to_lowercase())
+        .collect()
 }
 
 /// Findings are the same finding when code and resource match: messages carry details (counts,
@@ -212,6 +239,20 @@ pub fn to_text(drift: &Drift) -> String {
     if drift.is_empty() {
         out.push_str("No changes.\n");
         return out;
+    }
+    for c in &drift.access_changes {
+        let _ = writeln!(
+            out,
+            "ACCESS    {} {} {}: {} {} keys {} via {}{}",
+            if c.direction == "gained" { "GAINED" } else { "lost  " },
+            c.mrap,
+            c.bucket,
+            c.grant.callers,
+            c.grant.actions.join(","),
+            c.grant.keys,
+            c.grant.path,
+            if c.cause.is_empty() { String::new() } else { format!(" (after: {})", c.cause.join("; ")) }
+        );
     }
     for v in &drift.verdict_changes {
         let _ = writeln!(

@@ -309,6 +309,12 @@ impl History {
                     )
                     .map_err(&err)?;
                 }
+                for c in &d.access_changes {
+                    let kind = if c.direction == "gained" { "access_gained" } else { "access_lost" };
+                    let subject = format!("{} {} {} {}", c.mrap, c.bucket, c.grant.path, c.grant.callers);
+                    let detail = serde_json::json!({"grant": c.grant, "cause": c.cause}).to_string();
+                    insert(kind, None, &subject, None, Some(&c.grant.actions.join(",")), &detail).map_err(&err)?;
+                }
                 for f in &d.new_findings {
                     insert("finding_new", None, &f.resource, None, Some(&f.code), &f.message).map_err(&err)?;
                 }
@@ -475,6 +481,8 @@ mod tests {
                 public: false,
                 normalized: Some("{}".into()),
             }],
+            forbids: Vec::new(),
+            access: None,
         }
     }
 

@@ -4,6 +4,7 @@
 //! Data flows one way: config → source → snapshot → audit (pure core) → report → drift/history
 //! → export. The core (`policy`, `eval`) does no I/O.
 
+pub mod access;
 pub mod audit;
 pub mod baseline;
 pub mod cli;

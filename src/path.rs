@@ -17,6 +17,10 @@
 //! whose value is unknown, and **no** `aws:SourceIp` (IAM: "aws:SourceIp": "not present when
 //! the requester uses a VPC endpoint").
 
+pub mod direct;
+
+pub use direct::decide_direct;
+
 use crate::eval::condition::push_unique;
 use crate::eval::decision::StatementRef;
 use crate::eval::{
@@ -207,11 +211,31 @@ pub fn decide<'a>(
     proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
 ) -> (PathDecision, Option<PathDecision>) {
     ASSUMED_IDENTITY.with(|identity| {
-        DEFAULT_VPCE.with(|vpce| decide_with(req, network, mrap, bucket, caller, proposed, identity, vpce))
+        DEFAULT_VPCE.with(|vpce| decide_with(req, network, mrap, bucket, caller, proposed, identity, vpce, true))
     })
 }
 
-#[expect(clippy::too_many_arguments, reason = "the path's inputs plus the two built-in policies")]
+/// [`decide`] without the per-statement traces: the same decisions and deciding layers, with
+/// short reasons. The access map evaluates thousands of cells and needs only the answer.
+pub fn decide_untraced<'a>(
+    req: &PathRequest<'_>,
+    network: &Network<'_>,
+    mrap: &MrapFacts<'a>,
+    bucket: &BucketFacts<'_>,
+    caller: &CallerPolicies<'_>,
+    proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
+) -> (PathDecision, Option<PathDecision>) {
+    ASSUMED_IDENTITY.with(|identity| {
+        DEFAULT_VPCE.with(|vpce| decide_with(req, network, mrap, bucket, caller, proposed, identity, vpce, false))
+    })
+}
+
+/// Runs the evaluator with or without its trace.
+fn evaluation(trace: bool, request: &Request, set: &PolicySet<'_>) -> Evaluation {
+    if trace { explain(request, set) } else { crate::eval::evaluate(request, set) }
+}
+
+#[expect(clippy::too_many_arguments, reason = "the path's inputs, the two built-in policies and the trace switch")]
 fn decide_with<'a>(
     req: &PathRequest<'_>,
     network: &Network<'_>,
@@ -221,6 +245,7 @@ fn decide_with<'a>(
     proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
     assumed_identity: &crate::policy::Policy,
     default_vpce: &crate::policy::Policy,
+    trace: bool,
 ) -> (PathDecision, Option<PathDecision>) {
     let mut assumptions = Vec::new();
     let structural = structural_checks(req, network, mrap);
@@ -297,7 +322,7 @@ fn decide_with<'a>(
         Known::Value(p) => (*p, None),
         Known::Unknown(why) => (None, Some(format!("the bucket policy of {}: {why}", bucket.name))),
     };
-    let bucket_eval = explain(&bucket_request, &PolicySet { resource: bucket_policy, ..base.clone() });
+    let bucket_eval = evaluation(trace, &bucket_request, &PolicySet { resource: bucket_policy, ..base.clone() });
     let bucket_outcome =
         request_outcome(&bucket_eval, PathLayer::Bucket, vpce_unknown.as_deref(), bucket_unknown.as_deref());
 
@@ -310,7 +335,7 @@ fn decide_with<'a>(
             Known::Value(p) => (*p, None),
             Known::Unknown(why) => (None, Some(format!("the MRAP policy: {why}"))),
         };
-        let mrap_eval = explain(&mrap_request, &PolicySet { resource: mrap_policy, ..base.clone() });
+        let mrap_eval = evaluation(trace, &mrap_request, &PolicySet { resource: mrap_policy, ..base.clone() });
         let mut assumptions = assumptions.clone();
         for a in mrap_eval.assumptions.iter().chain(&bucket_eval.assumptions) {
             push_unique(&mut assumptions, a);
@@ -569,7 +594,7 @@ fn block_public_access(
     ];
     for (what, policy, holder, owner, levels) in sides {
         let Some(p) = policy else { continue };
-        if !is_public(p.policy, holder) || caller_account == Some(owner) {
+        if caller_account == Some(owner) || !is_public(p.policy, holder) {
             continue;
         }
         let restrict_known = levels.iter().any(|l| l.value().is_some_and(|b| b.restrict_public_buckets));

@@ -25,6 +25,13 @@ pub struct Report {
     /// Extension: every policy document seen, normalised and hashed (for drift and history).
     #[serde(default)]
     pub policies: Vec<PolicyRecord>,
+    /// DESIGN §10: each `[[forbid]]` checked against the access map.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forbids: Vec<crate::access::ForbidReport>,
+    /// Extension (DESIGN §10): the cycle's access map, kept with the report in the history so
+    /// that access drift survives restarts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<crate::access::AccessMap>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -181,9 +188,10 @@ pub struct PolicyRecord {
 impl Report {
     /// The exit code of `check`: 1 if any expectation is violated, else 2 if any is unknown.
     pub fn worst_status(&self) -> Status {
-        if self.expectations.iter().any(|e| e.status == Status::Violated) {
+        let forbid = |s: Status| self.forbids.iter().any(|f| f.status == s);
+        if self.expectations.iter().any(|e| e.status == Status::Violated) || forbid(Status::Violated) {
             Status::Violated
-        } else if self.expectations.iter().any(|e| e.status == Status::Unknown) {
+        } else if self.expectations.iter().any(|e| e.status == Status::Unknown) || forbid(Status::Unknown) {
             Status::Unknown
         } else {
             Status::Holds
@@ -253,6 +261,25 @@ pub fn to_text(report: &Report) -> String {
     }
     if report.expectations.is_empty() {
         let _ = writeln!(out, "no expectations configured");
+    }
+    for f in &report.forbids {
+        let label = match f.status {
+            Status::Holds => "FORBID HOLDS    ",
+            Status::Violated => "FORBID VIOLATED ",
+            Status::Unknown => "FORBID UNKNOWN  ",
+        };
+        let _ = writeln!(out, "{label} {}  ({} grant(s) match)", f.name, f.grants.len());
+        for g in &f.grants {
+            let _ = writeln!(
+                out,
+                "    {}  {}  {}  {}  keys {}",
+                g.bucket,
+                g.grant.path,
+                g.grant.callers,
+                g.grant.actions.join(","),
+                g.grant.keys
+            );
+        }
     }
     let _ = writeln!(out);
     if report.findings.is_empty() {

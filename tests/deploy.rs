@@ -87,8 +87,12 @@ fn exported_metrics() -> BTreeSet<String> {
     // DESIGN §8's twelve plus cycles_total, interval_seconds, alert_push_failures_total and
     // internal_errors_total; a histogram is four names. Change events (DESIGN §11) add
     // events_received_total, events_dropped_total, queue_errors_total, pending_change_age_seconds
-    // and two histograms.
-    assert_eq!(names.len(), 16 + 3 + 4 + 2 * 4, "src/export/metrics.rs declares metrics differently now: {names:?}");
+    // and two histograms; DESIGN §10 adds access_grants, access_changes_total and forbid_violated.
+    assert_eq!(
+        names.len(),
+        16 + 3 + 4 + 3 + 2 * 4,
+        "src/export/metrics.rs declares metrics differently now: {names:?}"
+    );
     names
 }
 

@@ -21,10 +21,12 @@ use crate::report::{
 };
 use crate::snapshot::{Captured, Snapshot};
 
+pub(crate) mod direct;
 mod world;
 
+use world::finding;
 pub use world::{World, normalize_json};
-use world::{bpa_of, finding, named};
+pub(crate) use world::{bpa_of, named};
 
 /// What the report says about where its data came from.
 #[derive(Debug, Clone)]
@@ -42,9 +44,20 @@ pub struct BucketOutcome {
     pub proposed: Option<PathDecision>,
 }
 
-/// Runs a whole cycle.
+/// Runs a whole cycle: the expectations only (no access map).
 pub fn audit(config: &Config, snapshot: &Snapshot, options: &AuditOptions) -> Report {
-    run(config, snapshot, options, &AtomicBool::new(false)).0
+    run(config, snapshot, options, &AtomicBool::new(false), None, false).0
+}
+
+/// Runs a whole cycle with the access map (DESIGN §10): the map, the `[[forbid]]`s checked
+/// against it, and a `new-access` finding for each grant not in `accepted` (an earlier map).
+pub fn audit_with_access(
+    config: &Config,
+    snapshot: &Snapshot,
+    options: &AuditOptions,
+    accepted: Option<&crate::access::AccessMap>,
+) -> Report {
+    run(config, snapshot, options, &AtomicBool::new(false), accepted, true).0
 }
 
 /// Runs a whole cycle unless `cancel` is set meanwhile: then it stops between expectations and
@@ -56,11 +69,30 @@ pub fn audit_until(
     options: &AuditOptions,
     cancel: &AtomicBool,
 ) -> Option<Report> {
-    let (report, cancelled) = run(config, snapshot, options, cancel);
+    let (report, cancelled) = run(config, snapshot, options, cancel, None, false);
     (!cancelled).then_some(report)
 }
 
-fn run(config: &Config, snapshot: &Snapshot, options: &AuditOptions, cancel: &AtomicBool) -> (Report, bool) {
+/// [`audit_until`] with the access map, as the daemon runs it each cycle.
+pub fn audit_with_access_until(
+    config: &Config,
+    snapshot: &Snapshot,
+    options: &AuditOptions,
+    cancel: &AtomicBool,
+    accepted: Option<&crate::access::AccessMap>,
+) -> Option<Report> {
+    let (report, cancelled) = run(config, snapshot, options, cancel, accepted, true);
+    (!cancelled).then_some(report)
+}
+
+fn run(
+    config: &Config,
+    snapshot: &Snapshot,
+    options: &AuditOptions,
+    cancel: &AtomicBool,
+    accepted: Option<&crate::access::AccessMap>,
+    with_access: bool,
+) -> (Report, bool) {
     let mut world = World::new(snapshot, config);
     // Expectations are independent: spread them over the cores, keeping their order.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
@@ -92,6 +124,16 @@ fn run(config: &Config, snapshot: &Snapshot, options: &AuditOptions, cancel: &At
         world.findings.extend(findings);
         expectations.push(report);
     }
+    let (access, forbids) = if with_access && !cancelled {
+        let map = crate::access::build(&world, config, options, None);
+        let forbids = crate::access::check_forbids(&config.forbids, &map);
+        if let Some(accepted) = accepted {
+            world.findings.extend(crate::access::new_access(&map, accepted, snapshot.partition()));
+        }
+        (Some(map), forbids)
+    } else {
+        (None, Vec::new())
+    };
     let mut findings: Vec<Finding> = world.findings.into_iter().collect();
     findings.sort_by(|a, b| {
         b.severity.cmp(&a.severity).then_with(|| a.code.cmp(&b.code)).then_with(|| a.resource.cmp(&b.resource))
@@ -107,8 +149,22 @@ fn run(config: &Config, snapshot: &Snapshot, options: &AuditOptions, cancel: &At
         expectations,
         findings,
         policies: world.policies,
+        forbids,
+        access,
     };
     (report, cancelled)
+}
+
+/// The caller's own policies of an expectation, and the organization's.
+pub(crate) fn caller_policies<'c>(config: &'c Config, exp: &'c Expectation) -> CallerPolicies<'c> {
+    let named = |p: &'c crate::config::PolicyFile| NamedPolicy { name: &p.name, policy: &p.policy };
+    CallerPolicies {
+        identity: exp.identity.as_ref().map(named),
+        boundary: exp.boundary.as_ref().map(named),
+        session: exp.session.as_ref().map(named),
+        scp: config.organization.scp.iter().map(|l| l.iter().map(named).collect()).collect(),
+        rcp: config.organization.rcp.iter().map(|l| l.iter().map(named).collect()).collect(),
+    }
 }
 
 /// Evaluates one expectation: its report line, every bucket's explanation, and its findings.
@@ -118,6 +174,9 @@ pub fn evaluate(
     exp: &Expectation,
     options: &AuditOptions,
 ) -> (ExpectationReport, Vec<BucketOutcome>, Vec<Finding>) {
+    if let Some(bucket) = &exp.bucket {
+        return direct::evaluate_direct(world, config, exp, bucket, options);
+    }
     let snapshot = world.snapshot;
     let mut findings = Vec::new();
     let mut report = ExpectationReport {
@@ -269,23 +328,7 @@ pub fn evaluate(
         account_bpa: bpa_of(snapshot.account_bpa.get(account)),
         policy: established,
     };
-    let caller = CallerPolicies {
-        identity: exp.identity.as_ref().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }),
-        boundary: exp.boundary.as_ref().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }),
-        session: exp.session.as_ref().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }),
-        scp: config
-            .organization
-            .scp
-            .iter()
-            .map(|l| l.iter().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }).collect())
-            .collect(),
-        rcp: config
-            .organization
-            .rcp
-            .iter()
-            .map(|l| l.iter().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }).collect())
-            .collect(),
-    };
+    let caller = caller_policies(config, exp);
     let now = options.at.to_rfc3339_opts(SecondsFormat::Secs, true);
     let request = PathRequest {
         caller: &exp.caller,
@@ -486,7 +529,15 @@ pub fn missing_references(config: &Config, snapshot: &Snapshot) -> Vec<ConfigErr
             key: Some(format!("expect[{i}].{key}")),
             message,
         };
-        if let Some(mraps) = snapshot.mraps.value() {
+        if let Some(bucket) = &exp.bucket {
+            if snapshot.mraps.value().is_some() && direct::locate(snapshot, bucket).is_none() {
+                errors.push(error(
+                    "bucket",
+                    exp.mrap_line,
+                    format!("the bucket `{bucket}` is in no MRAP of the snapshot and has no captured bucket policy"),
+                ));
+            }
+        } else if let Some(mraps) = snapshot.mraps.value() {
             if !mraps.iter().any(|m| m.alias == exp.mrap || m.name == exp.mrap) {
                 let known: Vec<String> = mraps.iter().map(|m| format!("`{}` ({})", m.alias, m.name)).collect();
                 errors.push(error(

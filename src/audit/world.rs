@@ -15,15 +15,18 @@ use crate::report::{Finding, PolicyRecord};
 use crate::snapshot::{Captured, Mrap, PublicAccessBlock, Snapshot};
 
 /// A parsed policy with its explanation name.
-pub(super) type Loaded = Known<Option<(String, Policy)>>;
+pub(crate) type Loaded = Known<Option<(String, Policy)>>;
 
 /// The snapshot with its policies parsed, shared by every expectation of a cycle.
 pub struct World<'s> {
-    pub(super) snapshot: &'s Snapshot,
-    pub(super) mrap_established: HashMap<&'s str, Loaded>,
-    pub(super) mrap_proposed: HashMap<&'s str, Option<Known<(String, Policy)>>>,
-    pub(super) bucket_policies: HashMap<&'s str, Loaded>,
-    pub(super) endpoint_policies: HashMap<&'s str, Loaded>,
+    pub(crate) snapshot: &'s Snapshot,
+    pub(crate) mrap_established: HashMap<&'s str, Loaded>,
+    pub(crate) mrap_proposed: HashMap<&'s str, Option<Known<(String, Policy)>>>,
+    pub(crate) bucket_policies: HashMap<&'s str, Loaded>,
+    pub(crate) endpoint_policies: HashMap<&'s str, Loaded>,
+    /// Policies of regional S3 endpoints (`com.amazonaws.REGION.s3`) no expectation names: the
+    /// access map's `bucket:ENDPOINT` doors. Parsed, not linted or recorded.
+    pub(crate) regional_endpoint_policies: HashMap<&'s str, Loaded>,
     pub(super) findings: BTreeSet<Finding>,
     pub(super) policies: Vec<PolicyRecord>,
 }
@@ -67,6 +70,7 @@ impl<'s> World<'s> {
             mrap_proposed: HashMap::new(),
             bucket_policies: HashMap::new(),
             endpoint_policies: HashMap::new(),
+            regional_endpoint_policies: HashMap::new(),
             findings: BTreeSet::new(),
             policies: Vec::new(),
         };
@@ -185,6 +189,17 @@ impl<'s> World<'s> {
                         if e.service_name.as_deref() != Some(path::MRAP_ENDPOINT_SERVICE)
                             && !named.contains(e.id.as_str())
                         {
+                            if e.service_name.as_deref().is_some_and(path::direct::is_regional_s3_service) {
+                                let loaded =
+                                    match e.policy_document.as_deref().map(|t| parse_policy(t, PolicyKind::Vpce)) {
+                                        None => Known::Value(None),
+                                        Some(Ok(p)) => Known::Value(Some((format!("endpoint policy of {}", e.id), p))),
+                                        Some(Err(err)) => {
+                                            Known::Unknown(format!("endpoint policy of {} is invalid: {err}", e.id))
+                                        }
+                                    };
+                                w.regional_endpoint_policies.insert(e.id.as_str(), loaded);
+                            }
                             continue;
                         }
                         let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Endpoint(&e.id)) };
@@ -327,7 +342,7 @@ impl<'s> World<'s> {
     }
 }
 
-pub(super) fn named(loaded: &Loaded) -> Known<Option<NamedPolicy<'_>>> {
+pub(crate) fn named(loaded: &Loaded) -> Known<Option<NamedPolicy<'_>>> {
     match loaded {
         Known::Value(Some((name, policy))) => Known::Value(Some(NamedPolicy { name, policy })),
         Known::Value(None) => Known::Value(None),
@@ -335,7 +350,7 @@ pub(super) fn named(loaded: &Loaded) -> Known<Option<NamedPolicy<'_>>> {
     }
 }
 
-pub(super) fn bpa_of(c: Option<&Captured<Option<PublicAccessBlock>>>) -> Known<PublicAccessBlock> {
+pub(crate) fn bpa_of(c: Option<&Captured<Option<PublicAccessBlock>>>) -> Known<PublicAccessBlock> {
     match c {
         Some(Captured::Value(v)) => Known::Value(v.unwrap_or_default()),
         Some(other) => Known::Unknown(other.problem().unwrap_or_default()),

@@ -8,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use super::common::{self, AuditArgs};
 use super::{Exit, error};
-use crate::audit::{AuditOptions, audit};
+use crate::audit::{AuditOptions, audit_with_access};
 use crate::config::Config;
 use crate::preflight::overlay::{self, OverlaySpec};
 use crate::preflight::{self, Edit, Note, Preflight, PreflightReport, plan};
@@ -74,10 +74,14 @@ pub fn run(args: &CheckArgs) -> Exit {
         Ok(c) => c,
         Err(e) => return e,
     };
+    let accepted = match common::load_accepted(&config) {
+        Ok(a) => a,
+        Err(e) => return e,
+    };
     let options = common::audit_options(args.audit.at, &captured);
     let config_path = args.audit.config.display().to_string();
     let (report, pre) = match edits {
-        None => (audit(&config, &captured.snapshot, &options), None),
+        None => (audit_with_access(&config, &captured.snapshot, &options, accepted.as_ref()), None),
         Some((edits, notes)) => {
             let (report, pre) = preflight_run(&config, &captured.snapshot, &options, &edits, notes);
             let pre = Preflight { plan: args.plan.as_ref().map(|p| p.display().to_string()), ..pre };
@@ -150,8 +154,8 @@ pub fn preflight_run(
 ) -> (Report, Preflight) {
     let unmatched = notes.iter().map(|n| n.origin.clone()).collect();
     let overlaid = overlay::apply(world, edits);
-    let before = audit(config, world, options);
-    let mut after = audit(config, &overlaid.snapshot, options);
+    let before = audit_with_access(config, world, options, None);
+    let mut after = audit_with_access(config, &overlaid.snapshot, options, None);
     notes.extend(overlaid.notes);
     after.findings.extend(notes.iter().map(Note::finding));
     for f in after
@@ -167,6 +171,24 @@ pub fn preflight_run(
     after.findings.dedup();
     let (flips, mut counts) = preflight::compare(&before, &after);
     counts.refused = after.findings.iter().filter(|f| crate::policy::refusal::CODES.contains(&f.code.as_str())).count();
-    let pre = Preflight { plan: None, changes: overlaid.applied, unmatched, flips, counts, access_changes: None };
+    // What the change widens or narrows on the access map (DESIGN §10, §12).
+    let access_changes = match (&before.access, &after.access) {
+        (Some(a), Some(b)) => {
+            let changes: Vec<preflight::AccessChange> = crate::access::changes(a, b)
+                .into_iter()
+                .map(|c| preflight::AccessChange {
+                    direction: if c.direction == "gained" { "gained" } else { "lost" },
+                    mrap: c.mrap,
+                    bucket: c.bucket,
+                    grant: serde_json::to_value(&c.grant).unwrap_or_default(),
+                })
+                .collect();
+            counts.widens += changes.iter().filter(|c| c.direction == "gained").count();
+            counts.narrows += changes.iter().filter(|c| c.direction == "lost").count();
+            Some(changes)
+        }
+        _ => None,
+    };
+    let pre = Preflight { plan: None, changes: overlaid.applied, unmatched, flips, counts, access_changes };
     (after, pre)
 }

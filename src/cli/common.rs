@@ -98,3 +98,12 @@ pub fn exit_for(report: &Report) -> Exit {
         Status::Holds => Exit::Ok,
     }
 }
+
+/// Reads `[access] accepted` (an earlier `access --format json`), if configured.
+pub fn load_accepted(config: &Config) -> Result<Option<crate::access::AccessMap>, Exit> {
+    let Some(path) = &config.access.accepted else { return Ok(None) };
+    crate::access::read_accepted(path).map(Some).map_err(|e| {
+        error(format_args!("{}: `[access] accepted`: {e}", config.file.display()));
+        Exit::Usage
+    })
+}

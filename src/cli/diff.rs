@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::common::{self, DEFAULT_CONFIG};
 use super::{Exit, Format};
-use crate::audit::audit;
+use crate::audit::audit_with_access;
 use crate::drift;
 
 #[derive(Debug, Args)]
@@ -43,7 +43,7 @@ pub fn run(args: &DiffArgs) -> Exit {
     let at = args.at.unwrap_or_else(Utc::now);
     let report = |dir: &PathBuf| {
         common::read_snapshot(&config, Some(dir))
-            .map(|c| audit(&config, &c.snapshot, &common::audit_options(Some(at), &c)))
+            .map(|c| audit_with_access(&config, &c.snapshot, &common::audit_options(Some(at), &c), None))
     };
     let (old, new) = match (report(&args.old), report(&args.new)) {
         (Ok(old), Ok(new)) => (old, new),

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+mod access;
 mod check;
 mod common;
 mod diff;
@@ -36,6 +37,7 @@ impl From<Exit> for ExitCode {
 const EXAMPLES: &str = "\
 Examples:
   mrap-auditor check                                   # audit the configured MRAPs once
+  mrap-auditor access                                  # who can reach each bucket, by which door
   mrap-auditor explain --expect app-reads-reports      # why, layer by layer
   mrap-auditor diff snapshots/old snapshots/new        # what a change does to the verdicts
   mrap-auditor eval config/examples/seed-bucket-policy.json
@@ -79,6 +81,8 @@ pub enum Format {
 enum Command {
     /// Run the daemon: audit every interval, serve metrics and the report, push alerts.
     Run(run::RunArgs),
+    /// Who can reach each bucket of each MRAP, by which door, without being asked (the access map).
+    Access(access::AccessArgs),
     /// Run one audit cycle and print the report.
     Check(check::CheckArgs),
     /// Explain one expectation layer by layer, for every bucket of its MRAP.
@@ -106,6 +110,7 @@ pub fn main() -> ExitCode {
     init_logging(cli.log_format, &cli.log_level);
     let exit = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Access(args) => access::run(&args),
         Command::Check(args) => check::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Diff(args) => diff::run(&args),

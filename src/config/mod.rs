@@ -15,9 +15,11 @@ use toml::Spanned;
 use crate::eval::{Caller, ContextValue};
 use crate::policy::{Policy, PolicyKind, parse_policy};
 
+mod access;
 mod events;
 mod raw;
 
+pub use access::{AccessConfig, DEFAULT_MAX_CELLS, Forbid, Zone, is_caller_class, is_path_pattern};
 pub use events::EventsConfig;
 
 use raw::{RawAws, RawConfig, RawContextValue, RawDaemon, RawExpect};
@@ -108,8 +110,10 @@ impl fmt::Display for Via {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expectation {
     pub name: String,
-    /// MRAP alias or name as written.
+    /// MRAP alias or name as written; empty for a direct-bucket expectation.
     pub mrap: String,
+    /// A direct-bucket expectation (DESIGN §10): the request goes straight to this bucket.
+    pub bucket: Option<String>,
     pub principal: String,
     pub caller: Caller,
     pub action: String,
@@ -163,6 +167,8 @@ pub struct Config {
     /// `[events]`: the change-event queues (DESIGN §11); `None` = poll only.
     pub events: Option<EventsConfig>,
     pub expectations: Vec<Expectation>,
+    pub access: AccessConfig,
+    pub forbids: Vec<Forbid>,
 }
 
 /// Reads and checks a configuration file.
@@ -354,6 +360,8 @@ impl Ctx<'_> {
             organization,
             events,
             expectations,
+            access: self.access(raw.access.as_ref())?,
+            forbids: self.forbids(&raw.forbid)?,
         })
     }
 
@@ -453,10 +461,42 @@ impl Ctx<'_> {
                 format!("`{name}`: use letters, digits, `-`, `_` and `.` (it becomes a metric label)"),
             );
         }
-        let mrap = e.mrap.get_ref();
-        if !is_mrap_alias(mrap) && !is_mrap_name(mrap) {
-            return self.error(Some(e.mrap.span()), &key("mrap"), format!("`{mrap}` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap` or `name-1a2b3c4d5e.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)"));
-        }
+        let (mrap, bucket, mrap_span) = match (&e.mrap, &e.bucket) {
+            (Some(m), None) => {
+                let mrap = m.get_ref();
+                if !is_mrap_alias(mrap) && !is_mrap_name(mrap) {
+                    return self.error(Some(m.span()), &key("mrap"), format!("`{mrap}` is neither an MRAP alias (like `mfzwi23gnjvgw.mrap` or `name-1a2b3c4d5e.mrap`) nor an MRAP name (3-50 lower-case letters, digits and hyphens)"));
+                }
+                (mrap.clone(), None, m.span())
+            }
+            (None, Some(b)) => {
+                let name = b.get_ref();
+                let ok = (3..=63).contains(&name.len())
+                    && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '.'));
+                if !ok {
+                    return self.error(
+                        Some(b.span()),
+                        &key("bucket"),
+                        format!("`{name}` is not an S3 bucket name (3-63 lower-case letters, digits, `-` and `.`)"),
+                    );
+                }
+                (String::new(), Some(name.clone()), b.span())
+            }
+            (Some(m), Some(_)) => {
+                return self.error(
+                    Some(m.span()),
+                    &key("mrap"),
+                    "give either `mrap` (through the MRAP) or `bucket` (straight to the bucket), not both",
+                );
+            }
+            (None, None) => {
+                return self.error(
+                    Some(e.name.span()),
+                    &key("mrap"),
+                    "give `mrap` (through the MRAP) or `bucket` (straight to the bucket)",
+                );
+            }
+        };
         let caller = match Caller::parse(e.principal.get_ref()) {
             Ok(c @ (Caller::Anonymous | Caller::Iam(_))) => c,
             Ok(Caller::Service(_)) | Err(_) => {
@@ -526,7 +566,8 @@ impl Ctx<'_> {
             .collect();
         Ok(Expectation {
             name: name.clone(),
-            mrap: mrap.clone(),
+            mrap,
+            bucket,
             principal: e.principal.get_ref().clone(),
             caller,
             action: action.clone(),
@@ -538,7 +579,7 @@ impl Ctx<'_> {
             session: file(&e.session_policy, "session_policy", PolicyKind::Session)?,
             context,
             line: self.line(&e.name.span()),
-            mrap_line: self.line(&e.mrap.span()),
+            mrap_line: self.line(&mrap_span),
             via_line: self.line(&e.via.span()),
         })
     }

@@ -17,6 +17,38 @@ pub(super) struct RawConfig {
     pub(super) events: Option<RawEvents>,
     #[serde(default)]
     pub(super) expect: Vec<RawExpect>,
+    /// The access map (DESIGN §10).
+    pub(super) access: Option<RawAccess>,
+    /// Access that must never exist (DESIGN §10).
+    #[serde(default)]
+    pub(super) forbid: Vec<RawForbid>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAccess {
+    /// An earlier `access --format json`: grants not in it are `new-access` findings.
+    pub(super) accepted: Option<Spanned<String>>,
+    /// `account` (default) or `organization:o-...`: who is inside the zone of trust.
+    pub(super) zone_of_trust: Option<Spanned<String>>,
+    /// Most cells evaluated per bucket and path before the map says `complete: false`.
+    pub(super) max_cells: Option<usize>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawForbid {
+    pub(super) name: Spanned<String>,
+    /// An MRAP alias or name, or `*` (default).
+    pub(super) mrap: Option<Spanned<String>>,
+    /// Caller classes (`anonymous`, `any-principal`, `any-other-account`, `account:ID`, ...).
+    pub(super) callers: Spanned<Vec<String>>,
+    /// Actions (globs allowed); default every S3 action.
+    #[serde(default)]
+    pub(super) actions: Vec<String>,
+    /// Paths (`mrap:*`, `bucket:internet`, ...); default every path.
+    #[serde(default)]
+    pub(super) paths: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -97,7 +129,9 @@ pub(super) struct RawOrganization {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawExpect {
     pub(super) name: Spanned<String>,
-    pub(super) mrap: Spanned<String>,
+    /// The MRAP, or (instead) `bucket`: a request straight to that bucket.
+    pub(super) mrap: Option<Spanned<String>>,
+    pub(super) bucket: Option<Spanned<String>>,
     pub(super) principal: Spanned<String>,
     pub(super) action: Spanned<String>,
     #[serde(default)]

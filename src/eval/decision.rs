@@ -269,6 +269,12 @@ pub fn explain(request: &Request, set: &PolicySet<'_>) -> Evaluation {
     evaluation
 }
 
+/// The decision and its deciding layer without the trace (no statement lists, no assumptions):
+/// what the access map calls once per cell, where the trace would cost more than the decision.
+pub fn evaluate(request: &Request, set: &PolicySet<'_>) -> Evaluation {
+    run(request, set, &mut None)
+}
+
 fn run(request: &Request, set: &PolicySet<'_>, tracer: &mut Option<Tracer>) -> Evaluation {
     // SCPs, boundaries, session and identity policies belong to IAM principals only.
     let caller_account_policies = matches!(request.caller, Caller::Iam(_));

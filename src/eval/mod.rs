@@ -15,6 +15,8 @@ pub mod statement;
 pub mod tri;
 pub mod wildcard;
 
-pub use decision::{Decision, Evaluation, Layer, LayerOutcome, LayerTrace, NamedPolicy, PolicySet, decide, explain};
+pub use decision::{
+    Decision, Evaluation, Layer, LayerOutcome, LayerTrace, NamedPolicy, PolicySet, decide, evaluate, explain,
+};
 pub use request::{Caller, Context, ContextValue, Request};
 pub use tri::Tri;

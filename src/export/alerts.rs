@@ -347,6 +347,8 @@ mod tests {
             }],
             findings: vec![],
             policies: vec![],
+            forbids: Vec::new(),
+            access: None,
         }
     }
 

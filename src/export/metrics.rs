@@ -75,6 +75,12 @@ pub struct Metrics {
     pub queue_errors_total: IntCounterVec,
     /// How long the MRAP's Proposed policy has waited for AWS to apply it.
     pub pending_change_age_seconds: GaugeVec,
+    /// Grants of the access map by path kind and caller kind (DESIGN §10).
+    pub access_grants: IntGaugeVec,
+    /// Grants gained or lost from one cycle to the next.
+    pub access_changes_total: IntCounterVec,
+    /// 1 when a `[[forbid]]` is violated, 0 when it holds; absent when unknown.
+    pub forbid_violated: IntGaugeVec,
     /// The daemon's own failures that are logged and shown, by kind: `history_write`,
     /// `history_read`, `history_lock`, `report_serialize`, `metrics_encode`, `state_lock`.
     pub internal_errors_total: IntCounterVec,
@@ -190,6 +196,21 @@ impl Metrics {
             &["mrap"],
         )?;
         registry.register(Box::new(pending_change_age_seconds.clone()))?;
+        let access_grants = gauge(
+            "access_grants",
+            "Grants of the access map by path kind and caller kind (DESIGN §10).",
+            &["mrap", "bucket", "path_kind", "callers_kind"],
+        )?;
+        let access_changes_total = counter(
+            "access_changes_total",
+            "Grants of the access map gained or lost from one cycle to the next.",
+            &["mrap", "bucket", "direction"],
+        )?;
+        let forbid_violated = gauge(
+            "forbid_violated",
+            "1 when a [[forbid]] is violated by a grant of the access map, 0 when it holds; absent when unknown.",
+            &["forbid", "mrap"],
+        )?;
         let internal_errors_total = counter(
             "internal_errors_total",
             "The daemon's own failures that are logged and shown, by kind.",
@@ -219,6 +240,9 @@ impl Metrics {
             event_processing_seconds,
             queue_errors_total,
             pending_change_age_seconds,
+            access_grants,
+            access_changes_total,
+            forbid_violated,
             internal_errors_total,
         })
     }
@@ -237,6 +261,36 @@ impl Metrics {
         }
         self.policy_public.reset();
         self.findings.reset();
+        self.access_grants.reset();
+        self.forbid_violated.reset();
+        if let Some(map) = &report.access {
+            for m in &map.mraps {
+                for b in &m.buckets {
+                    // Every kind of this bucket is set, 0 included, so a closed door reads 0.
+                    for path_kind in ["mrap_endpoint", "mrap_internet", "bucket_internet", "bucket_endpoint"] {
+                        for callers_kind in
+                            ["anonymous", "any_principal", "other_account", "owner_account", "org", "principal"]
+                        {
+                            let n = b
+                                .grants
+                                .iter()
+                                .filter(|g| g.path_kind() == path_kind && g.callers_kind(&b.account) == callers_kind)
+                                .count();
+                            self.access_grants
+                                .with_label_values(&[&m.mrap, &b.bucket, path_kind, callers_kind])
+                                .set(n as i64);
+                        }
+                    }
+                }
+            }
+        }
+        let mraps: Vec<&str> = report.access.iter().flat_map(|m| m.mraps.iter().map(|x| x.mrap.as_str())).collect();
+        for f in report.forbids.iter().filter(|f| f.status != Status::Unknown) {
+            for m in &mraps {
+                let violated = f.grants.iter().any(|g| g.mrap == *m);
+                self.forbid_violated.with_label_values(&[f.name.as_str(), m]).set(i64::from(violated));
+            }
+        }
         for e in &report.expectations {
             let unknown = e.status == Status::Unknown;
             self.expectation_unknown.with_label_values(&[&e.name, &e.mrap]).set(i64::from(unknown));
@@ -274,6 +328,9 @@ impl Metrics {
             // A policy that could not be read did not change; its document did not either.
             for p in d.policy_changes.iter().filter(|p| p.change != crate::drift::PolicyChangeKind::BecameUnreadable) {
                 self.policy_changes_total.with_label_values(&[&p.kind, &p.resource]).inc();
+            }
+            for c in &d.access_changes {
+                self.access_changes_total.with_label_values(&[&c.mrap, &c.bucket, &c.direction]).inc();
             }
         }
     }
@@ -332,6 +389,8 @@ mod tests {
             expectations: (0..n).map(expectation).collect(),
             findings: vec![],
             policies: vec![],
+            forbids: Vec::new(),
+            access: None,
         }
     }
 

@@ -324,6 +324,8 @@ mod tests {
             expectations,
             findings: vec![],
             policies: vec![],
+            forbids: Vec::new(),
+            access: None,
         }
     }
 

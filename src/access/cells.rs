@@ -1,0 +1,940 @@
+//! The cells of one path and their answers: callers × action classes × key classes × the
+//! classes of every free condition key, each decided by the real path evaluator, then merged
+//! into grants.
+//!
+//! A path's facts ([`PathCells`]) are public so that a test can evaluate *any* concrete request
+//! on the same path and check that it gets the answer of the cell it falls in.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::SecondsFormat;
+
+use super::dims::{self, Class, DimValue, FreeKey};
+use super::{AccessMap, BucketAccess, Grant, MrapAccess, UnknownAccess};
+use crate::audit::{AuditOptions, World, bpa_of, caller_policies, named};
+use crate::config::{Config, Zone};
+use crate::eval::{Caller, ContextValue, Decision, NamedPolicy};
+use crate::path::{
+    self, BucketFacts, CallerPolicies, EndpointFacts, Known, MrapFacts, Network, PathDecision, PathRequest,
+};
+use crate::policy::{PrincipalEntry, Statement};
+use crate::snapshot::{Mrap, Snapshot, VpcEndpoint};
+
+/// The BFS budget of one dimension (product-automaton states).
+const MAX_STATES: usize = 4_000;
+
+/// What kind of caller a class stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallerKind {
+    Anonymous,
+    /// Any signed caller of an account the policies do not name.
+    AnyPrincipal,
+    Account(String),
+    Principal(String),
+}
+
+/// One caller class with its representative.
+#[derive(Debug, Clone)]
+pub struct CallerClass {
+    pub label: String,
+    pub kind: CallerKind,
+    pub caller: Caller,
+    /// The configured expectation whose identity policies this principal has.
+    pub configured: Option<usize>,
+}
+
+/// One door of a bucket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Door {
+    MrapEndpoint(String),
+    MrapInternet,
+    BucketInternet,
+    BucketEndpoint(String),
+}
+
+impl Door {
+    pub fn label(&self) -> String {
+        match self {
+            Door::MrapEndpoint(e) => format!("mrap:{e}"),
+            Door::MrapInternet => "mrap:internet".into(),
+            Door::BucketInternet => "bucket:internet".into(),
+            Door::BucketEndpoint(e) => format!("bucket:{e}"),
+        }
+    }
+
+    fn via(&self) -> String {
+        match self {
+            Door::MrapEndpoint(e) | Door::BucketEndpoint(e) => e.clone(),
+            Door::MrapInternet | Door::BucketInternet => "internet".into(),
+        }
+    }
+
+    fn through_mrap(&self) -> bool {
+        matches!(self, Door::MrapEndpoint(_) | Door::MrapInternet)
+    }
+}
+
+/// One cell: indices into the classes of each dimension.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cell {
+    pub caller: usize,
+    /// Object action classes first, then bucket action classes.
+    pub action: usize,
+    /// Always 0 for a bucket action.
+    pub key: usize,
+    /// `None`: no statement that applies to this caller, action and key tests that condition
+    /// key, so every class of it gets the same answer (evaluated once).
+    pub free: Vec<Option<usize>>,
+}
+
+/// A concrete request on a path, for exactness tests.
+#[derive(Debug, Clone)]
+pub struct Concrete {
+    pub caller: Caller,
+    pub action: String,
+    pub key: String,
+    pub context: Vec<(String, DimValue)>,
+}
+
+/// The key classes of one caller class. A statement whose `Principal` cannot name the caller
+/// never applies to it (IAM: "Policy evaluation logic"), so only the statements that may split
+/// its keys: fewer, larger classes than the product over every statement of the path.
+struct CallerKeys<'a> {
+    statements: Vec<&'a Statement>,
+    keys: Vec<Class<String>>,
+}
+
+/// Everything needed to decide any request on one path of one bucket.
+pub struct PathCells<'a> {
+    pub door: Door,
+    pub callers: Vec<CallerClass>,
+    pub object_actions: Vec<Class<String>>,
+    pub bucket_actions: Vec<Class<String>>,
+    /// Per caller class: the statements that may apply to it and the key classes they define.
+    caller_keys: Vec<CallerKeys<'a>>,
+    pub free: Vec<FreeKey>,
+    /// Whether every dimension's search finished within its budget.
+    pub complete: bool,
+    statements: Vec<&'a Statement>,
+    key_prefixes: Vec<String>,
+    network: Network<'a>,
+    mrap: MrapFacts<'a>,
+    proposed: Option<Known<Option<NamedPolicy<'a>>>>,
+    bucket: BucketFacts<'a>,
+    region: &'a str,
+    partition: &'a str,
+    time: (String, i64),
+    policies: Vec<CallerPolicies<'a>>,
+    default_policies: CallerPolicies<'a>,
+}
+
+/// Condition keys the path fixes (derived from the caller, the resource or the cycle).
+const DERIVED: &[&str] = &[
+    "aws:currenttime",
+    "aws:epochtime",
+    "aws:principalarn",
+    "aws:principalaccount",
+    "aws:principaltype",
+    "aws:userid",
+    "aws:username",
+    "aws:principalisawsservice",
+    "aws:principalservicename",
+    "aws:resourceaccount",
+];
+
+/// Whether the path fixes `key` (so it is not a free dimension), and whether a free key may be
+/// absent on this path.
+fn fixed(door: &Door, key: &str) -> (bool, bool) {
+    if DERIVED.contains(&key) {
+        return (true, false);
+    }
+    let endpoint = matches!(door, Door::MrapEndpoint(_) | Door::BucketEndpoint(_));
+    match key {
+        "aws:sourcevpce" | "aws:sourcevpc" => (true, false),
+        "s3:dataaccesspointarn" | "s3:dataaccesspointaccount" => (true, false),
+        // MRAPs require TLS; a request straight to a bucket may use plain HTTP.
+        "aws:securetransport" => (door.through_mrap(), false),
+        // Present with the caller's public address from the internet, absent through an endpoint.
+        "aws:sourceip" => (endpoint, false),
+        "aws:vpcsourceip" => (!endpoint, false),
+        _ => (false, true),
+    }
+}
+
+/// Keys that describe the caller: absent for anonymous callers.
+fn principal_key(key: &str) -> bool {
+    key.starts_with("aws:principal") || key.starts_with("aws:multifactor") || key == "aws:tokenissuetime"
+}
+
+impl<'a> PathCells<'a> {
+    /// The key classes of a caller class.
+    pub fn keys(&self, caller: usize) -> &[Class<String>] {
+        self.caller_keys.get(caller).map_or(&[], |k| k.keys.as_slice())
+    }
+
+    /// The number of cells (as [`PathCells::cells`] enumerates them).
+    pub fn cell_count(&self) -> usize {
+        self.cells().len()
+    }
+
+    /// Which free keys the statements that may apply to this caller, action and key test: only
+    /// those can change the answer. A statement whose principal, action or resource does not
+    /// match never looks at its conditions (IAM: "Policy evaluation logic").
+    fn relevant(&self, caller: usize, action: usize, key: usize) -> Vec<bool> {
+        let mut out = vec![false; self.free.len()];
+        let (Some(class), Some(action_name)) = (self.callers.get(caller), self.action_name(action)) else { return out };
+        let bucket_level = action >= self.object_actions.len();
+        let key_text = if bucket_level { "" } else { self.keys(caller).get(key).map_or("", |k| k.rep.as_str()) };
+        let resources: Vec<String> = if bucket_level {
+            let mut r = vec![format!("arn:{}:s3:::{}", self.partition, self.bucket.name)];
+            if self.door.through_mrap() {
+                r.push(self.mrap.arn.to_string());
+            }
+            r
+        } else {
+            self.key_prefixes.iter().map(|p| format!("{p}{key_text}")).collect()
+        };
+        let requests: Vec<crate::eval::Request> = resources
+            .iter()
+            .map(|r| crate::eval::Request::new(class.caller.clone(), action_name, r, None, crate::eval::Context::new()))
+            .collect();
+        let statements = self.caller_keys.get(caller).map_or(&[][..], |k| k.statements.as_slice());
+        for stmt in statements {
+            let Some(first) = requests.first() else { break };
+            if !crate::eval::statement::action_matches(stmt, first) {
+                continue;
+            }
+            if requests.iter().all(|r| crate::eval::statement::resource_matches(stmt, r).is_no()) {
+                continue;
+            }
+            if let Some(clause) = &stmt.principal {
+                if !clause.negated
+                    && crate::eval::principal::matches(clause, &class.caller, false, stmt.effect).is_none()
+                {
+                    continue;
+                }
+            }
+            for c in &stmt.conditions {
+                if let Some(i) = self.free.iter().position(|f| f.key_lower == c.key_lower) {
+                    if let Some(slot) = out.get_mut(i) {
+                        *slot = true;
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn action_name(&self, action: usize) -> Option<&str> {
+        let n_object = self.object_actions.len();
+        if action < n_object {
+            self.object_actions.get(action).map(|c| c.rep.as_str())
+        } else {
+            self.bucket_actions.get(action - n_object).map(|c| c.rep.as_str())
+        }
+    }
+
+    /// Every cell, in order: callers × action classes × key classes × the classes of the free
+    /// keys that matter for them.
+    pub fn cells(&self) -> Vec<Cell> {
+        let mut out = Vec::new();
+        let n_object = self.object_actions.len();
+        for caller in 0..self.callers.len() {
+            let anonymous = self.callers.get(caller).is_some_and(|c| c.kind == CallerKind::Anonymous);
+            for action in 0..n_object + self.bucket_actions.len() {
+                let keys = if action < n_object { self.keys(caller).len() } else { 1 };
+                for key in 0..keys {
+                    let relevant = self.relevant(caller, action, key);
+                    let mut combos: Vec<Vec<Option<usize>>> = vec![Vec::new()];
+                    for (f, r) in self.free.iter().zip(&relevant) {
+                        let choices: Vec<Option<usize>> = if !r {
+                            vec![None]
+                        } else if anonymous && principal_key(&f.key_lower) {
+                            // Anonymous callers carry no principal keys.
+                            vec![f.classes.iter().position(|c| c.rep == DimValue::Absent)]
+                        } else {
+                            (0..f.classes.len()).map(Some).collect()
+                        };
+                        combos = combos
+                            .into_iter()
+                            .flat_map(|c| {
+                                choices.iter().map(move |x| {
+                                    let mut n = c.clone();
+                                    n.push(*x);
+                                    n
+                                })
+                            })
+                            .collect();
+                    }
+                    for free in combos {
+                        out.push(Cell { caller, action, key, free });
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The representative request of a cell.
+    pub fn representative(&self, cell: &Cell) -> Option<Concrete> {
+        let caller = self.callers.get(cell.caller)?.caller.clone();
+        let n_object = self.object_actions.len();
+        let (action, key) = if cell.action < n_object {
+            (self.object_actions.get(cell.action)?.rep.clone(), self.keys(cell.caller).get(cell.key)?.rep.clone())
+        } else {
+            (self.bucket_actions.get(cell.action - n_object)?.rep.clone(), String::new())
+        };
+        let mut context = Vec::new();
+        for (f, i) in self.free.iter().zip(&cell.free) {
+            // An irrelevant key takes its first class (absent when a request may lack it).
+            context.push((f.key.clone(), f.classes.get(i.unwrap_or(0))?.rep.clone()));
+        }
+        Some(Concrete { caller, action, key, context })
+    }
+
+    /// Decides any concrete request on this path with the real path evaluator; `trace` keeps
+    /// the explanation. Returns the Established decision and, on an MRAP path with a Proposed
+    /// policy, the Proposed one.
+    pub fn decide(
+        &self,
+        request: &Concrete,
+        configured: Option<usize>,
+        trace: bool,
+    ) -> (PathDecision, Option<PathDecision>) {
+        let context: Vec<(String, ContextValue)> = request
+            .context
+            .iter()
+            .filter_map(|(k, v)| match v {
+                DimValue::Absent => None,
+                DimValue::Value(s) => Some((k.clone(), ContextValue::Single(s.clone()))),
+            })
+            .collect();
+        let bucket_action = crate::config::is_bucket_action(&request.action);
+        let req = PathRequest {
+            caller: &request.caller,
+            action: &request.action,
+            key: &request.key,
+            bucket_action,
+            context: &context,
+            time: Some((&self.time.0, self.time.1)),
+            partition: self.partition,
+        };
+        let policies = configured.and_then(|i| self.policies.get(i)).unwrap_or(&self.default_policies);
+        if self.door.through_mrap() {
+            if trace {
+                path::decide(&req, &self.network, &self.mrap, &self.bucket, policies, self.proposed.as_ref())
+            } else {
+                path::decide_untraced(&req, &self.network, &self.mrap, &self.bucket, policies, self.proposed.as_ref())
+            }
+        } else {
+            (path::decide_direct(&req, &self.network, &self.bucket, self.region, policies, trace), None)
+        }
+    }
+
+    /// The cell a concrete request falls in; `None` when it falls in none (a hole in the
+    /// partition) or its caller is inside the zone of trust and not configured.
+    pub fn classify(&self, request: &Concrete) -> Option<Cell> {
+        let caller = self.classify_caller(&request.caller)?;
+        let n_object = self.object_actions.len();
+        let bucket_level = crate::config::is_bucket_action(&request.action);
+        let sig = dims::action_signature(&self.statements, &request.action);
+        let (action, key) = if bucket_level {
+            (n_object + self.bucket_actions.iter().position(|c| c.signature == sig)?, 0)
+        } else {
+            let a = self.object_actions.iter().position(|c| c.signature == sig)?;
+            let statements = &self.caller_keys.get(caller)?.statements;
+            let ks = dims::key_signature(statements, &self.key_prefixes, &request.key);
+            (a, self.keys(caller).iter().position(|c| c.signature == ks)?)
+        };
+        let relevant = self.relevant(caller, action, key);
+        let mut free = Vec::new();
+        for (f, r) in self.free.iter().zip(relevant) {
+            let value = request
+                .context
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(&f.key))
+                .map_or(DimValue::Absent, |(_, v)| v.clone());
+            let class = f.classify(&value)?;
+            free.push(r.then_some(class));
+        }
+        Some(Cell { caller, action, key, free })
+    }
+
+    fn classify_caller(&self, caller: &Caller) -> Option<usize> {
+        let Caller::Iam(iam) = caller else {
+            return self.callers.iter().position(|c| c.kind == CallerKind::Anonymous);
+        };
+        let arn = iam.principal_arn();
+        let exact = self.callers.iter().position(|c| match &c.kind {
+            CallerKind::Principal(p) => *p == iam.arn || *p == *arn,
+            _ => false,
+        });
+        exact.or_else(|| self.callers.iter().position(|c| c.kind == CallerKind::Account(iam.account.clone()))).or_else(
+            || {
+                let named = self
+                    .callers
+                    .iter()
+                    .any(|c| c.kind != CallerKind::AnyPrincipal && c.caller.account() == Some(iam.account.as_str()));
+                (!named && !self.in_zone(&iam.account))
+                    .then(|| self.callers.iter().position(|c| c.kind == CallerKind::AnyPrincipal))
+                    .flatten()
+            },
+        )
+    }
+
+    fn in_zone(&self, account: &str) -> bool {
+        account == self.mrap.account || account == self.bucket.account
+    }
+}
+
+/// Collects the constants the statements mention into caller classes.
+fn caller_classes(statements: &[&Statement], config: &Config, zone: &[&str], partition: &str) -> Vec<CallerClass> {
+    let mut accounts: BTreeSet<String> = BTreeSet::new();
+    let mut principals: BTreeSet<String> = BTreeSet::new();
+    for s in statements {
+        for e in s.principal.iter().flat_map(|p| &p.entries) {
+            match e {
+                PrincipalEntry::Account(a) => {
+                    accounts.insert(a.clone());
+                }
+                PrincipalEntry::User { arn }
+                | PrincipalEntry::AssumedRole { arn }
+                | PrincipalEntry::FederatedUser { arn }
+                | PrincipalEntry::Role { arn, .. } => {
+                    principals.insert(arn.clone());
+                }
+                _ => {}
+            }
+        }
+        for c in &s.conditions {
+            let key = c.key_lower.as_str();
+            if key == "aws:principalaccount" {
+                accounts.extend(c.raw_values.iter().filter(|v| crate::policy::parse::is_account_id(v)).cloned());
+            }
+            if key == "aws:principalarn" {
+                principals.extend(c.raw_values.iter().filter(|v| !v.contains(['*', '?'])).cloned());
+            }
+        }
+    }
+    let mut out = vec![CallerClass {
+        label: "anonymous".into(),
+        kind: CallerKind::Anonymous,
+        caller: Caller::Anonymous,
+        configured: None,
+    }];
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    for (i, exp) in config.expectations.iter().enumerate() {
+        if let Caller::Iam(c) = &exp.caller {
+            if seen.insert(c.arn.clone()) {
+                out.push(CallerClass {
+                    label: format!("principal:{}", c.arn),
+                    kind: CallerKind::Principal(c.arn.clone()),
+                    caller: exp.caller.clone(),
+                    configured: Some(i),
+                });
+            }
+        }
+    }
+    for arn in principals {
+        let Ok(caller) = Caller::parse(&arn) else { continue };
+        if seen.contains(&arn) || caller.account().is_some_and(|a| zone.contains(&a)) {
+            continue;
+        }
+        if let Some(a) = caller.account() {
+            accounts.insert(a.to_string());
+        }
+        seen.insert(arn.clone());
+        out.push(CallerClass {
+            label: format!("principal:{arn}"),
+            kind: CallerKind::Principal(arn),
+            caller,
+            configured: None,
+        });
+    }
+    for a in &accounts {
+        if zone.contains(&a.as_str()) {
+            continue;
+        }
+        let arn = format!("arn:{partition}:iam::{a}:user/mrap-auditor-any-principal");
+        if let Ok(caller) = Caller::parse(&arn) {
+            out.push(CallerClass {
+                label: format!("account:{a}"),
+                kind: CallerKind::Account(a.clone()),
+                caller,
+                configured: None,
+            });
+        }
+    }
+    // An account nobody names: the first free one counting down from 999999999999.
+    let mut fresh: u64 = 999_999_999_999;
+    while accounts.contains(&fresh.to_string()) || zone.contains(&fresh.to_string().as_str()) {
+        fresh -= 1;
+    }
+    let arn = format!("arn:{partition}:iam::{fresh}:user/mrap-auditor-any-principal");
+    if let Ok(caller) = Caller::parse(&arn) {
+        out.push(CallerClass {
+            label: "any-principal".into(),
+            kind: CallerKind::AnyPrincipal,
+            caller,
+            configured: None,
+        });
+    }
+    out
+}
+
+/// The facts of one bucket, shared by its paths.
+struct BucketInputs<'a> {
+    mrap: MrapFacts<'a>,
+    proposed: Option<Known<Option<NamedPolicy<'a>>>>,
+    bucket: BucketFacts<'a>,
+    region: &'a str,
+}
+
+fn endpoint_facts<'a>(world: &'a World<'_>, e: &'a VpcEndpoint) -> Network<'a> {
+    let policy = world
+        .endpoint_policies
+        .get(e.id.as_str())
+        .or_else(|| world.regional_endpoint_policies.get(e.id.as_str()))
+        .map_or(Known::Value(None), named);
+    Network::Endpoint(Known::Value(EndpointFacts {
+        id: &e.id,
+        vpc_id: &e.vpc_id,
+        endpoint_type: e.endpoint_type.as_deref(),
+        service_name: e.service_name.as_deref(),
+        state: e.state.as_deref(),
+        private_dns: e.private_dns_enabled,
+        policy,
+    }))
+}
+
+fn statements_of<'a>(policy: &Known<Option<NamedPolicy<'a>>>) -> Vec<&'a Statement> {
+    match policy {
+        Known::Value(Some(p)) => p.policy.statements.iter().collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Builds the cells of one path (without deciding them).
+fn make_path<'a>(
+    world: &'a World<'_>,
+    config: &'a Config,
+    door: Door,
+    network: Network<'a>,
+    inputs: &BucketInputs<'a>,
+    partition: &'a str,
+    time: (String, i64),
+) -> PathCells<'a> {
+    let mut statements: Vec<&'a Statement> = Vec::new();
+    if let Network::Endpoint(Known::Value(e)) = &network {
+        statements.extend(statements_of(&e.policy));
+    }
+    if door.through_mrap() {
+        statements.extend(statements_of(&inputs.mrap.policy));
+        if let Some(p) = &inputs.proposed {
+            statements.extend(statements_of(p));
+        }
+    }
+    statements.extend(statements_of(&inputs.bucket.policy));
+    let mut policies = Vec::with_capacity(config.expectations.len());
+    for exp in &config.expectations {
+        let p = caller_policies(config, exp);
+        for n in p.identity.iter().chain(&p.boundary).chain(&p.session) {
+            statements.extend(n.policy.statements.iter());
+        }
+        policies.push(p);
+    }
+    for level in config.organization.scp.iter().chain(&config.organization.rcp) {
+        for p in level {
+            statements.extend(p.policy.statements.iter());
+        }
+    }
+    let default_policies = CallerPolicies {
+        identity: None,
+        boundary: None,
+        session: None,
+        scp: config
+            .organization
+            .scp
+            .iter()
+            .map(|l| l.iter().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }).collect())
+            .collect(),
+        rcp: config
+            .organization
+            .rcp
+            .iter()
+            .map(|l| l.iter().map(|p| NamedPolicy { name: &p.name, policy: &p.policy }).collect())
+            .collect(),
+    };
+    let zone = [inputs.mrap.account, inputs.bucket.account];
+    let callers = caller_classes(&statements, config, &zone, partition);
+    let key_prefixes = if door.through_mrap() {
+        vec![format!("{}/object/", inputs.mrap.arn), format!("arn:{partition}:s3:::{}/", inputs.bucket.name)]
+    } else {
+        vec![format!("arn:{partition}:s3:::{}/", inputs.bucket.name)]
+    };
+    let mut complete = true;
+    let mut caller_keys: Vec<CallerKeys<'a>> = Vec::with_capacity(callers.len());
+    // Callers that may be named by the same statements share their key classes.
+    let mut cache: Vec<(Vec<*const Statement>, Vec<Class<String>>)> = Vec::new();
+    for class in &callers {
+        let mine: Vec<&'a Statement> = statements
+            .iter()
+            .copied()
+            .filter(|s| match &s.principal {
+                None => true,
+                Some(clause) if clause.negated => true,
+                Some(clause) => crate::eval::principal::matches(clause, &class.caller, false, s.effect).is_some(),
+            })
+            .collect();
+        let id: Vec<*const Statement> = mine.iter().map(|s| std::ptr::from_ref(*s)).collect();
+        let keys = match cache.iter().find(|(k, _)| *k == id) {
+            Some((_, keys)) => keys.clone(),
+            None => {
+                let (keys, done) = dims::key_classes(&mine, &key_prefixes, MAX_STATES);
+                complete &= done;
+                cache.push((id, keys.clone()));
+                keys
+            }
+        };
+        caller_keys.push(CallerKeys { statements: mine, keys });
+    }
+    let mut free = Vec::new();
+    for (key, conditions) in dims::condition_keys(&statements) {
+        let (is_fixed, absent) = fixed(&door, &key.to_lowercase());
+        if is_fixed {
+            continue;
+        }
+        let (f, done) = FreeKey::new(&key, conditions, absent, MAX_STATES);
+        complete &= done;
+        free.push(f);
+    }
+    let _ = world;
+    PathCells {
+        object_actions: dims::action_classes(&statements, false),
+        bucket_actions: dims::action_classes(&statements, true),
+        door,
+        callers,
+        caller_keys,
+        free,
+        complete,
+        statements,
+        key_prefixes,
+        network,
+        mrap: inputs.mrap.clone(),
+        proposed: inputs.proposed.clone(),
+        bucket: inputs.bucket.clone(),
+        region: inputs.region,
+        partition,
+        time,
+        policies,
+        default_policies,
+    }
+}
+
+/// The doors of one bucket of `mrap`, with their cells, for the map and for tests.
+pub fn path_cells<'a>(
+    world: &'a World<'_>,
+    config: &'a Config,
+    mrap: &'a Mrap,
+    bucket: &'a str,
+    mrap_arn: &'a str,
+    options: &AuditOptions,
+) -> Vec<PathCells<'a>> {
+    let Some((doors, inputs, partition, time)) = doors(world, mrap, bucket, mrap_arn, options) else {
+        return Vec::new();
+    };
+    doors
+        .into_iter()
+        .map(|(door, network)| make_path(world, config, door, network, &inputs, partition, time.clone()))
+        .collect()
+}
+
+/// The doors of one bucket with their networks, and the facts they share.
+type Doors<'a> = (Vec<(Door, Network<'a>)>, BucketInputs<'a>, &'a str, (String, i64));
+
+fn doors<'a>(
+    world: &'a World<'_>,
+    mrap: &'a Mrap,
+    bucket: &'a str,
+    mrap_arn: &'a str,
+    options: &AuditOptions,
+) -> Option<Doors<'a>> {
+    let snapshot: &'a Snapshot = world.snapshot;
+    let account = snapshot.account_id()?;
+    let region = mrap.regions.iter().find(|r| r.bucket == bucket)?;
+    let bucket_account = region.bucket_account_id.as_deref().unwrap_or(account);
+    let established =
+        world.mrap_established.get(mrap.name.as_str()).map_or(Known::Unknown("not captured".into()), named);
+    let proposed = world.mrap_proposed.get(mrap.name.as_str()).and_then(|p| p.as_ref()).map(|p| match p {
+        Known::Value((name, policy)) => Known::Value(Some(NamedPolicy { name, policy })),
+        Known::Unknown(why) => Known::Unknown(why.clone()),
+    });
+    let inputs = BucketInputs {
+        mrap: MrapFacts {
+            arn: mrap_arn,
+            account,
+            status: mrap.status.as_deref(),
+            bpa: mrap.public_access_block.map_or_else(
+                || Known::Unknown("the listing gives no `PublicAccessBlock` for the MRAP".into()),
+                Known::Value,
+            ),
+            account_bpa: bpa_of(snapshot.account_bpa.get(account)),
+            policy: established,
+        },
+        proposed,
+        bucket: BucketFacts {
+            name: bucket,
+            account: bucket_account,
+            policy: world.bucket_policies.get(bucket).map_or(Known::Unknown("not captured".into()), named),
+            bpa: bpa_of(snapshot.bucket_bpa.get(bucket)),
+            account_bpa: bpa_of(snapshot.account_bpa.get(bucket_account)),
+        },
+        region: &region.region,
+    };
+    let time = (options.at.to_rfc3339_opts(SecondsFormat::Secs, true), options.at.timestamp());
+    let partition = snapshot.partition();
+    let endpoints: Vec<&'a VpcEndpoint> = snapshot.endpoints.values().filter_map(|c| c.value()).flatten().collect();
+    let mut out = Vec::new();
+    for e in endpoints.iter().filter(|e| e.service_name.as_deref() == Some(path::MRAP_ENDPOINT_SERVICE)) {
+        out.push((Door::MrapEndpoint(e.id.clone()), endpoint_facts(world, e)));
+    }
+    out.push((Door::MrapInternet, Network::Internet));
+    out.push((Door::BucketInternet, Network::Internet));
+    let regional = path::direct::regional_service(&region.region);
+    for e in endpoints.iter().filter(|e| e.service_name.as_deref() == Some(regional.as_str())) {
+        out.push((Door::BucketEndpoint(e.id.clone()), endpoint_facts(world, e)));
+    }
+    Some((out, inputs, partition, time))
+}
+
+/// The answers of one path: every cell decided, under the Established and the Proposed policy.
+pub struct Answers {
+    pub established: BTreeMap<Cell, (Decision, String)>,
+    pub proposed: BTreeMap<Cell, Decision>,
+}
+
+/// A door's cell count and answers, or why it was not decided.
+type Decided = Result<(usize, Answers), UnknownAccess>;
+
+/// Decides one door within the cell budget.
+fn decide_door(p: &PathCells<'_>, max: usize) -> Decided {
+    let cells = p.cells();
+    let count = cells.len();
+    if count > max || !p.complete {
+        let reason = if p.complete {
+            format!("{count} cells exceed the budget of {max} (`[access] max_cells`)")
+        } else {
+            "the patterns' combinations exceed the search budget".into()
+        };
+        return Err(UnknownAccess { path: p.door.label(), reason, callers: Vec::new() });
+    }
+    Ok((count, decide_cells(p, cells)))
+}
+
+/// Decides every cell of a path.
+pub fn decide_all(p: &PathCells<'_>) -> Answers {
+    decide_cells(p, p.cells())
+}
+
+/// Decides the given cells of a path.
+fn decide_cells(p: &PathCells<'_>, cells: Vec<Cell>) -> Answers {
+    let mut established = BTreeMap::new();
+    let mut proposed = BTreeMap::new();
+    for cell in cells {
+        let Some(rep) = p.representative(&cell) else { continue };
+        let configured = p.callers.get(cell.caller).and_then(|c| c.configured);
+        let (e, pr) = p.decide(&rep, configured, false);
+        if let Some(pr) = pr {
+            proposed.insert(cell.clone(), pr.decision);
+        }
+        established.insert(cell, (e.decision, e.reason));
+    }
+    Answers { established, proposed }
+}
+
+/// Builds the whole map; `only`: one MRAP (alias or name).
+pub fn build(world: &World<'_>, config: &Config, options: &AuditOptions, only: Option<&str>) -> AccessMap {
+    let snapshot = world.snapshot;
+    let mut map = AccessMap {
+        generated_at: options.at.to_rfc3339_opts(SecondsFormat::Secs, true),
+        source: options.source.clone(),
+        complete: true,
+        mraps: Vec::new(),
+        cells_evaluated: 0,
+        assumptions: vec![
+            "the zone of trust is the MRAP's and each bucket's owner account: their principals appear only as the configured principals".into(),
+            "a caller outside the zone is assumed to have an identity policy that allows everything: the map is what the resource side admits (endpoint, SCP/RCP as configured, MRAP, bucket, Block Public Access)".into(),
+        ],
+    };
+    if let Zone::Organization(org) = &config.access.zone {
+        map.assumptions
+            .push(format!("callers whose `aws:PrincipalOrgID` is {org} are inside the zone of trust and not listed"));
+    }
+    let Some(mraps) = snapshot.mraps.value() else {
+        map.complete = false;
+        return map;
+    };
+    for mrap in mraps.iter().filter(|m| only.is_none_or(|o| m.alias == o || m.name == o)) {
+        let arn = snapshot.mrap_arn(mrap).unwrap_or_default();
+        let mut entry = MrapAccess { mrap: mrap.alias.clone(), buckets: Vec::new() };
+        for region in &mrap.regions {
+            let route = crate::audit::direct::locate(snapshot, &region.bucket)
+                .map_or("active", |l| if l.3 == crate::report::RouteRole::Passive { "passive" } else { "active" });
+            let mut bucket = BucketAccess {
+                bucket: region.bucket.clone(),
+                account: region
+                    .bucket_account_id
+                    .clone()
+                    .unwrap_or_else(|| snapshot.account_id().unwrap_or_default().to_string()),
+                route: route.into(),
+                grants: Vec::new(),
+                unknown: Vec::new(),
+                pending: Vec::new(),
+            };
+            let Some((doors, inputs, partition, time)) = doors(world, mrap, &region.bucket, &arn, options) else {
+                map.complete = false;
+                continue;
+            };
+            // Doors are independent: build and decide them on every core (the evaluator is pure).
+            let inputs = &inputs;
+            let built: Vec<(PathCells<'_>, Decided)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = doors
+                    .into_iter()
+                    .map(|(door, network)| {
+                        let max = config.access.max_cells;
+                        let time = time.clone();
+                        scope.spawn(move || {
+                            let p = make_path(world, config, door, network, inputs, partition, time);
+                            let decided = decide_door(&p, max);
+                            (p, decided)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+            });
+            for (p, result) in built {
+                let p = &p;
+                let answers = match result {
+                    Ok((_, answers)) => answers,
+                    Err(unknown) => {
+                        map.complete = false;
+                        bucket.unknown.push(unknown);
+                        continue;
+                    }
+                };
+                map.cells_evaluated += answers.established.len() as u64;
+                let est: BTreeMap<Cell, Decision> =
+                    answers.established.iter().map(|(c, (d, _))| (c.clone(), *d)).collect();
+                let grants = super::render::merge(p, &est, &config.access.zone);
+                bucket.unknown.extend(super::render::unknowns(p, &answers.established));
+                if !answers.proposed.is_empty() {
+                    let proposed = super::render::merge(p, &answers.proposed, &config.access.zone);
+                    let ids: BTreeSet<_> = grants.iter().map(Grant::identity).collect();
+                    bucket.pending.extend(proposed.into_iter().filter(|g| !ids.contains(&g.identity())));
+                }
+                bucket.grants.extend(grants.into_iter().map(|g| explain_grant(p, g)));
+            }
+            bucket.grants.sort_by(|a, b| {
+                (!a.public, !a.cross_account, &a.path, &a.callers).cmp(&(
+                    !b.public,
+                    !b.cross_account,
+                    &b.path,
+                    &b.callers,
+                ))
+            });
+            entry.buckets.push(bucket);
+        }
+        map.mraps.push(entry);
+    }
+    map
+}
+
+fn request_is_anonymous(g: &Grant) -> bool {
+    g.witness.principal == "anonymous"
+}
+
+/// Fills `admitted_by`: the statements that admit the witness, per layer.
+fn explain_grant(p: &PathCells<'_>, mut g: Grant) -> Grant {
+    let configured = p.callers.iter().find(|c| c.caller.display() == g.witness.principal).and_then(|c| c.configured);
+    let Ok(caller) = Caller::parse(&g.witness.principal) else { return g };
+    let request = Concrete {
+        caller,
+        action: g.witness.action.clone(),
+        key: g.witness.key.clone(),
+        context: g.witness.context.iter().map(|(k, v)| (k.clone(), DimValue::Value(v.clone()))).collect(),
+    };
+    let (d, _) = p.decide(&request, configured, true);
+    let mut why = Vec::new();
+    for (side, eval) in [("MRAP request", &d.mrap_request), ("bucket request", &d.bucket_request)] {
+        for layer in &eval.layers {
+            for s in &layer.statements {
+                if s.effect == crate::policy::Effect::Allow && s.applies == crate::eval::Tri::Yes {
+                    why.push(format!("{side}: {}: {}", layer.layer.name(), s.label()));
+                }
+            }
+        }
+    }
+    for a in d.assumptions.iter().filter(|_| !request_is_anonymous(&g)) {
+        if a.starts_with("no identity policy") {
+            why.push("identity: assumed to allow (outside the zone of trust, or no identity policy configured)".into());
+            break;
+        }
+    }
+    g.admitted_by = why;
+    g
+}
+
+impl PathCells<'_> {
+    pub fn bucket_name(&self) -> &str {
+        self.bucket.name
+    }
+
+    pub fn bucket_account(&self) -> &str {
+        self.bucket.account
+    }
+
+    /// The MRAP's alias (the last part of its ARN).
+    pub fn mrap_alias(&self) -> &str {
+        self.mrap.arn.rsplit('/').next().unwrap_or_default()
+    }
+
+    /// The resource patterns of the statements that may apply to a caller class, as key globs
+    /// (the part after the path's object-ARN prefix), for describing its key classes:
+    /// `(text, tokens)`.
+    pub fn key_globs(&self, caller: usize) -> Vec<(String, Vec<crate::policy::template::Token>)> {
+        let mut out: Vec<(String, Vec<crate::policy::template::Token>)> = Vec::new();
+        let statements = self.caller_keys.get(caller).map_or(&[][..], |k| k.statements.as_slice());
+        for s in statements {
+            for pat in &s.resource.patterns {
+                let text = if pat.raw == "*" {
+                    Some("*".to_string())
+                } else {
+                    self.key_prefixes.iter().find_map(|pre| pat.raw.strip_prefix(pre.as_str()).map(str::to_string))
+                };
+                let Some(text) = text else { continue };
+                if out.iter().any(|(t, _)| *t == text) {
+                    continue;
+                }
+                let tokens = crate::policy::template::Template::parse(
+                    &text,
+                    crate::policy::template::Syntax { wildcards: true, variables: false },
+                )
+                .tokens;
+                out.push((text, tokens));
+            }
+        }
+        out
+    }
+}
+
+impl Door {
+    pub(super) fn via_of(&self) -> String {
+        self.via()
+    }
+}
+
+impl UnknownAccess {
+    pub(super) fn new(path: String, reason: String, callers: Vec<String>) -> UnknownAccess {
+        UnknownAccess { path, reason, callers }
+    }
+}
