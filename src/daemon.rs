@@ -409,7 +409,7 @@ impl Daemon {
                                 0,
                                 Finding {
                                     severity: Severity::Error,
-                                    code: "unreadable-input".into(),
+                                    code: baseline::UNREADABLE_INPUT.into(),
                                     resource: "[access] accepted".into(),
                                     message: why,
                                     fix: Some("write it with `mrap-auditor access --format json`".into()),

@@ -68,7 +68,7 @@ fn a_plan_that_fixes_the_seed_makes_the_expectation_hold() {
     let text = out(&o);
     assert_eq!(
         text.lines().next().unwrap(),
-        "this change would break 0 expectations / widen access in 1 place (fix 1)",
+        "this change would break 0 expectations / widen access in 8 places (fix 1)",
         "{text}"
     );
     assert!(text.contains("  FIXES    app-reads-reports  violated (intermittent) -> holds (allow)"), "{text}");
@@ -86,7 +86,13 @@ fn a_plan_that_fixes_the_seed_makes_the_expectation_hold() {
     assert_eq!(pre["flips"][0]["before"]["verdict"], "intermittent");
     assert_eq!(pre["changes"][0]["address"], "aws_s3_bucket_policy.reports[\"doc-examplebucket1\"]");
     assert_eq!(pre["changes"][0]["resource"], "arn:aws:s3:::doc-examplebucket1");
-    assert!(pre.get("access_changes").is_none(), "the access map is not computed yet");
+    // The access map widens too: bucket 1's fixed policy opens 7 grants (its direct door to
+    // anyone, and the MRAP doors to any principal and to the app), counted with the 1 decision.
+    let gained = pre["access_changes"].as_array().unwrap();
+    assert_eq!(gained.len(), 7, "{gained:?}");
+    assert!(gained.iter().all(|c| c["direction"] == "gained" && c["bucket"] == "doc-examplebucket1"));
+    assert!(gained.iter().any(|c| c["grant"]["path"] == "bucket:internet" && c["grant"]["callers"] == "anonymous"));
+    assert_eq!(pre["counts"]["widens"], 8);
 }
 
 #[test]
@@ -104,7 +110,7 @@ fn a_plan_that_breaks_the_endpoint_policy_violates_it() {
     let text = out(&o);
     assert!(
         text.starts_with(
-            "this change would break 1 expectation / widen access in 0 places (narrow access in 2 places)\n"
+            "this change would break 1 expectation / widen access in 0 places (narrow access in 6 places)\n"
         ),
         "{text}"
     );
