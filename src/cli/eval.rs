@@ -1,7 +1,8 @@
 //! `mrap-auditor eval`: one generic IAM request (DESIGN §7), or a stream of them (`--jsonl`).
 //!
 //! The stream form is the bulk interface for CI and benchmarks: input and output are buffered,
-//! the line buffer is reused, and a decision is written without building a JSON tree.
+//! the line buffer is reused, compiled policies are shared between lines that repeat their text
+//! ([`StreamReader`]), and a decision is written without building a JSON tree.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
@@ -11,6 +12,7 @@ use clap::Args;
 
 use super::{Exit, Format, error};
 use crate::eval::case::parse_case;
+use crate::eval::stream::StreamReader;
 use crate::eval::{self as core, Decision, render};
 
 #[derive(Debug, Args)]
@@ -112,6 +114,8 @@ fn run_stream(reader: Box<dyn Read>, explain: bool) -> Exit {
     let mut line = String::new();
     let mut line_no = 0usize;
     let mut all_ok = true;
+    // Policies repeat from line to line: each distinct text is compiled once (bounded cache).
+    let mut cases = StreamReader::default();
     loop {
         line.clear();
         match reader.read_line(&mut line) {
@@ -125,7 +129,7 @@ fn run_stream(reader: Box<dyn Read>, explain: bool) -> Exit {
         line_no += 1;
         // Every input line gets exactly one output line, a blank one included: skipping it
         // would pair every later answer with the wrong input.
-        let parsed = if line.trim().is_empty() { None } else { Some(parse_case(&line)) };
+        let parsed = if line.trim().is_empty() { None } else { Some(cases.parse(&line)) };
         let written = match parsed {
             None => {
                 all_ok = false;
