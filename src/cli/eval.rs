@@ -25,6 +25,8 @@ Examples:
 A case is {\"request\": {...}, \"policies\": {...}}; see README \"Evaluating a single request\".
 With --jsonl every input line gets exactly one output line, in order: a bad line gets
 {\"error\": \"line N: ...\"} and a blank line {\"error\": \"empty line\"}. A case above 1 MiB is refused.
+A policy text that repeats from line to line is compiled once (the last 1,024 distinct texts
+are kept); the answers are those of evaluating each line alone.
 Exit codes: 0 evaluated (every line, with --jsonl), 64 bad input.")]
 pub struct EvalArgs {
     /// The case file; `-` or nothing reads standard input.
