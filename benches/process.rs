@@ -341,6 +341,19 @@ fn eval_side_by_side(bin: &Path, work: &Path, root: &Path, count: usize, runs: u
         ms(times[0]),
         ours_per_s
     );
+    let uncached = Command::new(bin).args(["eval", "--jsonl", "--no-policy-cache"]).arg(&stream).output().unwrap();
+    assert_eq!(decisions(&String::from_utf8(uncached.stdout).unwrap()), ours, "the policy cache changes no answer");
+    let uncached_times = time_runs(runs, 0, || {
+        let mut c = Command::new(bin);
+        c.args(["eval", "--jsonl", "--no-policy-cache"]).arg(&stream);
+        c
+    });
+    println!(
+        "  (--no-policy-cache: median {:>8.1} ms → {:>9.0} cases/s; the cache is {:.1}x faster)",
+        ms(median(&uncached_times)),
+        count as f64 / median(&uncached_times).as_secs_f64(),
+        median(&uncached_times).as_secs_f64() / median(&times).as_secs_f64()
+    );
     let install = root.join("scripts/install-iam-simulate.sh");
     let status = Command::new(&install).status().unwrap();
     assert!(status.success(), "{} failed", install.display());

@@ -38,6 +38,10 @@ pub struct EvalArgs {
     /// With --jsonl: write the explanation with each decision.
     #[arg(long)]
     explain: bool,
+    /// With --jsonl: compile every policy of every line, as if each line were alone (the
+    /// answers are the same; for measuring what the policy cache saves).
+    #[arg(long)]
+    no_policy_cache: bool,
     /// Output format (single case only).
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
@@ -66,7 +70,7 @@ pub fn run(args: &EvalArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    if args.jsonl { run_stream(reader, args.explain) } else { run_one(reader, args) }
+    if args.jsonl { run_stream(reader, args.explain, !args.no_policy_cache) } else { run_one(reader, args) }
 }
 
 fn run_one(mut reader: Box<dyn Read>, args: &EvalArgs) -> Exit {
@@ -109,7 +113,7 @@ fn decision_name(d: Decision) -> &'static str {
     }
 }
 
-fn run_stream(reader: Box<dyn Read>, explain: bool) -> Exit {
+fn run_stream(reader: Box<dyn Read>, explain: bool, cache: bool) -> Exit {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -131,7 +135,11 @@ fn run_stream(reader: Box<dyn Read>, explain: bool) -> Exit {
         line_no += 1;
         // Every input line gets exactly one output line, a blank one included: skipping it
         // would pair every later answer with the wrong input.
-        let parsed = if line.trim().is_empty() { None } else { Some(cases.parse(&line)) };
+        let parsed = if line.trim().is_empty() {
+            None
+        } else {
+            Some(if cache { cases.parse(&line) } else { parse_case(&line) })
+        };
         let written = match parsed {
             None => {
                 all_ok = false;
