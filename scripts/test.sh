@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-test-tools.sh
 scripts/install-moto.sh      # moto, the AWS emulator of tests/aws_moto.rs
+scripts/install-cfn-lint.sh  # cfn-lint, which checks deploy/events/ (tests/deploy_events.rs)
 scripts/install-schemas.sh   # SARIF and CI schemas of tests/preflight.rs
 
 echo "== format"

@@ -13,6 +13,14 @@
 //! Drift and history are measured against the last *known* state ([`crate::baseline`]): a gap
 //! is a `became_unknown` / `known_again` event, never a verdict flip or a finding resolved and
 //! found again; pushed alerts keep firing through it (`export::alerts`).
+//!
+//! Change events (`[events]`, DESIGN §11) are a second trigger into the same loop: a burst of
+//! queue messages (gathered for `debounce`) becomes one cycle that re-reads only what the events
+//! touched, on top of the last snapshot; its messages are deleted once the cycle is recorded. A
+//! Proposed MRAP policy is re-read with backoff until AWS applies it. The poll still runs every
+//! `interval` and stays the ground truth.
+
+mod events;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -24,10 +32,12 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 use tracing::{error, info, warn};
 
+use self::events::{EventState, Message, QueueSignal, Trigger};
 use crate::audit::{AuditOptions, audit, audit_until};
 use crate::baseline;
 use crate::config::{self, Config};
 use crate::drift::Drift;
+use crate::events::Target;
 use crate::export::alerts::{self, Alert, AlertBook};
 use crate::export::http::{self, Shared};
 use crate::export::metrics::{Metrics, MetricsError};
@@ -67,6 +77,8 @@ struct Daemon {
     generator_url: String,
     /// Latest alert batch for the Alertmanager task; replacing it never blocks the loop.
     alert_tx: Option<watch::Sender<Vec<Alert>>>,
+    /// Change events: the last snapshot, the watched Proposed policies, the failing queues.
+    events: EventState,
 }
 
 /// Runs until `shutdown` completes; `reload` asks for the configuration to be read again.
@@ -124,6 +136,12 @@ pub async fn run(
         None => (None, None),
     };
     let source = Arc::new(Source::from_config(&config, None).await?);
+    // The queue pollers hand their messages over this channel; bounded, so a daemon busy with a
+    // long cycle makes them wait instead of piling messages up. `_signal_tx` keeps it open when
+    // no queue is configured, so that the loop's branch simply never fires.
+    let (signal_tx, mut signals) = mpsc::channel::<QueueSignal>(64);
+    let _queues = events::start_queues(&config, signal_tx.clone(), shared.metrics.queue_errors_total.clone()).await;
+    let _signal_tx = signal_tx;
     let mut daemon = Daemon {
         config_path,
         config: Arc::new(config),
@@ -135,27 +153,61 @@ pub async fn run(
         alerts: AlertBook::default(),
         generator_url,
         alert_tx,
+        events: EventState::default(),
     };
 
     tokio::pin!(shutdown);
     let mut next = tokio::time::Instant::now();
     loop {
-        tokio::select! {
+        let pending = daemon.events.pending.next_due().map(|t| {
+            let wait = (t - Utc::now()).to_std().unwrap_or_default();
+            tokio::time::Instant::now() + wait
+        });
+        let trigger = tokio::select! {
             biased;
             () = &mut shutdown => break,
-            Some(()) = reload.recv() => daemon.reload().await,
+            Some(()) = reload.recv() => { daemon.reload().await; continue; }
+            // Before the events: a steady stream of them never delays the poll, the ground truth.
             () = tokio::time::sleep_until(next) => {
-                let timeout = daemon.config.daemon.cycle_timeout;
-                tokio::select! {
-                    biased;
-                    () = &mut shutdown => {
-                        info!("Shutting down during a cycle: the cycle is abandoned, nothing of it is published.");
-                        break;
-                    }
-                    () = daemon.cycle(timeout) => {}
-                }
                 next = tokio::time::Instant::now() + with_jitter(daemon.config.daemon.interval, daemon.config.daemon.jitter);
+                Trigger::default()
             }
+            Some(signal) = signals.recv() => {
+                let debounce = daemon.config.events.as_ref().map_or(Duration::ZERO, |e| e.debounce);
+                let (messages, queues_changed) = tokio::select! {
+                    biased;
+                    () = &mut shutdown => break,
+                    m = daemon.gather(signal, &mut signals, debounce) => m,
+                };
+                let mut trigger = daemon.events.trigger(&daemon.config, &daemon.shared.metrics, messages);
+                // A queue that started or stopped failing: its finding is published now.
+                trigger.refresh = queues_changed && daemon.events.snapshot.is_some();
+                if trigger.is_poll() {
+                    continue; // nothing to re-read: every message was dropped (and deleted)
+                }
+                trigger
+            }
+            () = tokio::time::sleep_until(pending.unwrap_or(next)), if pending.is_some() => {
+                let due = daemon.events.pending.take_due(Utc::now());
+                if due.is_empty() {
+                    continue;
+                }
+                Trigger { targets: due.into_iter().map(Target::MrapPolicy).collect(), ..Trigger::default() }
+            }
+        };
+        let poll = trigger.is_poll();
+        let timeout = daemon.config.daemon.cycle_timeout;
+        tokio::select! {
+            biased;
+            () = &mut shutdown => {
+                info!("Shutting down during a cycle: the cycle is abandoned, nothing of it is published.");
+                break;
+            }
+            () = daemon.cycle(timeout, trigger) => {}
+        }
+        if poll {
+            next =
+                tokio::time::Instant::now() + with_jitter(daemon.config.daemon.interval, daemon.config.daemon.jitter);
         }
     }
 
@@ -184,12 +236,21 @@ fn record_locked(
     at: DateTime<Utc>,
     report: &Report,
     drift: Option<&Drift>,
+    cause: &crate::history::Cause,
+    settled: &[crate::events::pending::Settled],
 ) -> (Result<(), HistoryError>, bool) {
     let (mut h, poisoned) = match history.lock() {
         Ok(h) => (h, false),
         Err(p) => (p.into_inner(), true),
     };
-    let result = h.record(at, report, drift);
+    // The changes with who made them (the cycle's change events), then the Proposed MRAP
+    // policies that AWS applied (or that went away) this cycle.
+    let result = h.record_caused(at, report, drift, cause).and_then(|()| {
+        settled.iter().try_for_each(|s| {
+            let kind = if s.applied { "policy_applied" } else { "proposal_withdrawn" };
+            h.record_event(at, kind, &s.mrap, &s.describe(), s.attribution.as_ref())
+        })
+    });
     drop(h);
     if poisoned {
         history.clear_poison();
@@ -232,8 +293,9 @@ impl Daemon {
         if new.daemon.listen != old.listen
             || new.daemon.state != old.state
             || new.alertmanager_url != self.config.alertmanager_url
+            || new.events.as_ref().map(|e| &e.queues) != self.config.events.as_ref().map(|e| &e.queues)
         {
-            warn!("`listen`, `state` and `[alertmanager]` take effect at the next restart.");
+            warn!("`listen`, `state`, `[alertmanager]` and `[events] queues` take effect at the next restart.");
         }
         *self.shared.interval.write().unwrap_or_else(PoisonError::into_inner) = new.daemon.interval;
         self.shared.metrics.interval_seconds.set(new.daemon.interval.as_secs_f64());
@@ -242,19 +304,70 @@ impl Daemon {
         self.source = Arc::new(source);
     }
 
-    /// Captures, audits, records and publishes one cycle.
-    async fn cycle(&mut self, timeout: Duration) {
+    /// Gathers a burst of queue messages: the first signal's, and every other that arrives within
+    /// `debounce`. Queue failures and recoveries that arrive meanwhile are noted; the flag says
+    /// whether a queue started or stopped failing.
+    async fn gather(
+        &mut self,
+        first: QueueSignal,
+        signals: &mut mpsc::Receiver<QueueSignal>,
+        debounce: Duration,
+    ) -> (Vec<Message>, bool) {
+        let mut messages = Vec::new();
+        let mut changed = self.on_signal(first, &mut messages);
+        if messages.is_empty() {
+            return (messages, changed);
+        }
+        let deadline = tokio::time::Instant::now() + debounce;
+        loop {
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => break,
+                s = signals.recv() => match s {
+                    Some(s) => changed |= self.on_signal(s, &mut messages),
+                    None => break,
+                },
+            }
+        }
+        (messages, changed)
+    }
+
+    /// Notes one signal; `true` when a queue started or stopped failing.
+    fn on_signal(&mut self, signal: QueueSignal, messages: &mut Vec<Message>) -> bool {
+        match signal {
+            QueueSignal::Messages(m) => {
+                messages.extend(m);
+                false
+            }
+            QueueSignal::Failed { region, api, code, message: _ } => {
+                // A queue that cannot be read is a source error (and a warning finding), never a
+                // reason to trust or distrust a verdict: the poll decides those.
+                self.shared.metrics.source_errors_total.with_label_values(&[api, &code]).inc();
+                self.events.queue_failures.insert(region, format!("{api}: {code}")).is_none()
+            }
+            QueueSignal::Recovered { region } => self.events.queue_failures.remove(&region).is_some(),
+        }
+    }
+
+    /// Captures (in full, or only the trigger's targets), audits, records and publishes one
+    /// cycle; then deletes the messages that triggered it.
+    async fn cycle(&mut self, timeout: Duration, trigger: Trigger) {
         let started = Instant::now();
         let at = Utc::now();
         let config = self.config.clone();
         let source = self.source.clone();
+        let previous = if trigger.is_poll() { None } else { self.events.snapshot.clone() };
+        let targets = trigger.targets.clone();
         // Set when the cycle times out: the audit stops between expectations.
         let cancel = Arc::new(AtomicBool::new(false));
         let work = {
             let cancel = cancel.clone();
             async move {
-                let snapshot = match source.capture().await {
-                    Ok(s) => s,
+                let read = match &previous {
+                    Some(p) => source.recapture(p, &targets).await.map(|(s, calls)| (s, Some(calls))),
+                    None => source.capture().await.map(|s| (s, None)),
+                };
+                let (snapshot, readable, calls) = match read {
+                    Ok((s, calls)) => (s, true, calls),
                     Err(e) => {
                         error!(source = %source.location(), error = %e, "The source cannot be read; every expectation is unknown this cycle.");
                         let mut s = Snapshot::empty();
@@ -265,19 +378,22 @@ impl Daemon {
                             message: e.to_string(),
                             request_id: None,
                         });
-                        s
+                        (s, false, None)
                     }
                 };
                 let options =
                     AuditOptions { at, source: source.label().into(), snapshot_path: Some(source.location()) };
                 tokio::task::spawn_blocking(move || {
-                    audit_until(&config, &snapshot, &options, &cancel).map(|report| (report, snapshot.errors))
+                    audit_until(&config, &snapshot, &options, &cancel).map(|report| (report, snapshot, readable, calls))
                 })
                 .await
             }
         };
-        let (report, errors, outcome) = match tokio::time::timeout(timeout, work).await {
-            Ok(Ok(Some((mut report, errors)))) => {
+        let mut calls = None;
+        let (mut report, errors, outcome) = match tokio::time::timeout(timeout, work).await {
+            Ok(Ok(Some((mut report, snapshot, readable, c)))) => {
+                calls = c;
+                let errors = snapshot.errors.clone();
                 // The source as a whole could not be read: say why, as a finding of its own.
                 for e in errors.iter().filter(|e| e.code == "SourceUnavailable") {
                     report.findings.insert(
@@ -292,6 +408,9 @@ impl Daemon {
                     );
                 }
                 let degraded = !errors.is_empty() || report.expectations.iter().any(|e| e.status == Status::Unknown);
+                // What targeted re-reads build on; a source that could not be read leaves nothing
+                // to build on, so the next event reads everything.
+                self.events.snapshot = readable.then_some(snapshot);
                 (report, errors, if degraded { "degraded" } else { "ok" })
             }
             Ok(Ok(None)) => {
@@ -309,6 +428,7 @@ impl Daemon {
                 (self.unknown_report(at, "cycle-timeout", &why), Vec::new(), "timeout")
             }
         };
+        report.findings.extend(self.events.queue_findings());
         // Against the last known state, not the last (possibly unknown) report.
         let (drift, baseline): (Option<Drift>, Report) = match (&self.previous, &self.baseline) {
             (Some(p), Some(b)) => {
@@ -320,14 +440,26 @@ impl Daemon {
         if let Some(d) = &drift {
             alerts::log_drift(d);
         }
+        // A Proposed MRAP policy, seen by an event or by the poll, is watched until AWS applies it.
+        let settled = match &self.events.snapshot {
+            Some(s) if outcome == "ok" || outcome == "degraded" => {
+                self.events.pending.observe(s, at, &trigger.proposals)
+            }
+            _ => Vec::new(),
+        };
+        for s in &settled {
+            info!(mrap = %s.mrap, applied = s.applied, "{}", s.describe());
+        }
 
         // History: one transaction; a failure is logged, counted and shown, and the cycle still
         // publishes.
         let history = self.history.clone();
         let metrics = &self.shared.metrics;
-        let (to_store, drift_store) = (baseline.clone(), drift.clone());
-        let stored =
-            tokio::task::spawn_blocking(move || record_locked(&history, at, &to_store, drift_store.as_ref())).await;
+        let (to_store, drift_store, cause) = (baseline.clone(), drift.clone(), trigger.cause());
+        let stored = tokio::task::spawn_blocking(move || {
+            record_locked(&history, at, &to_store, drift_store.as_ref(), &cause, &settled)
+        })
+        .await;
         let problem = match stored {
             Ok((Ok(()), false)) => None,
             Ok((result, true)) => {
@@ -345,7 +477,12 @@ impl Daemon {
             metrics.internal_error(kind);
             error!(error = %why, "The history could not be written.");
         }
+        let recorded = problem.is_none();
         *self.shared.history_error.write().unwrap_or_else(PoisonError::into_inner) = problem;
+        if let Some(d) = &drift {
+            let changed: Vec<String> = d.verdict_changes.iter().map(|v| v.expectation.clone()).collect();
+            self.events.remember_changes(&changed, &trigger);
+        }
 
         metrics.observe(&report, drift.as_ref(), &errors);
         metrics.poll_duration_seconds.observe(started.elapsed().as_secs_f64());
@@ -356,8 +493,18 @@ impl Daemon {
             metrics.last_success_timestamp_seconds.set(now.timestamp_millis() as f64 / 1000.0);
             *self.shared.last_cycle.write().unwrap_or_else(PoisonError::into_inner) = Some(now);
         }
+        metrics.pending_change_age_seconds.reset();
+        for (mrap, age) in self.events.pending.ages(Utc::now()) {
+            metrics.pending_change_age_seconds.with_label_values(&[&mrap]).set(age);
+        }
         if let Some(tx) = &self.alert_tx {
-            let batch = self.alerts.batch(&report, at, self.config.daemon.interval, &self.generator_url);
+            let mut batch = self.alerts.batch(&report, at, self.config.daemon.interval, &self.generator_url);
+            // Who made the change: the first question on call (DESIGN §11).
+            for alert in &mut batch {
+                if let Some(by) = alert.labels.get("expectation").and_then(|e| self.events.last_change.get(e)) {
+                    alert.annotations.insert("changed_by".to_string(), by.clone());
+                }
+            }
             tx.send_replace(batch);
         }
         let count = |s: Status| report.expectations.iter().filter(|e| e.status == s).count();
@@ -373,6 +520,32 @@ impl Daemon {
         *self.shared.report.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(report.clone()));
         self.previous = Some(report);
         self.baseline = Some(baseline);
+        if !trigger.events.is_empty() {
+            let published = Utc::now();
+            EventState::observe_latency(metrics, &trigger, published);
+            let lag_ms = trigger.events.iter().map(|(e, _)| (published - e.event_time).num_milliseconds()).max();
+            info!(
+                events = trigger.events.len(),
+                targets = trigger.targets.len(),
+                calls = calls.unwrap_or(0),
+                processing_ms = trigger.received.map_or(0, |r| r.elapsed().as_millis() as u64),
+                lag_ms = lag_ms.unwrap_or(0),
+                recorded,
+                "Change events audited."
+            );
+        }
+        // At least once: a message is deleted only once its cycle is recorded; otherwise SQS
+        // delivers it again after its visibility timeout.
+        if recorded {
+            for m in trigger.messages {
+                m.ack();
+            }
+        } else if !trigger.messages.is_empty() {
+            warn!(
+                messages = trigger.messages.len(),
+                "Change events not deleted: their cycle was not recorded; SQS delivers them again."
+            );
+        }
     }
 
     /// A report in which every expectation is unknown, for a cycle that could not run.
@@ -417,12 +590,13 @@ mod tests {
             findings: vec![],
             policies: vec![],
         };
-        let (result, poisoned) = record_locked(&history, Utc::now(), &report, None);
+        let (result, poisoned) =
+            record_locked(&history, Utc::now(), &report, None, &crate::history::Cause::default(), &[]);
         assert!(result.is_ok(), "{result:?}");
         assert!(poisoned, "the caller is told, to log and count it");
         assert!(!history.is_poisoned(), "the next cycle writes normally");
         assert!(history.lock().unwrap().last_report().unwrap().is_some(), "the cycle was recorded");
-        let (_, again) = record_locked(&history, Utc::now(), &report, None);
+        let (_, again) = record_locked(&history, Utc::now(), &report, None, &crate::history::Cause::default(), &[]);
         assert!(!again);
     }
 }

@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::drift::Drift;
+use crate::events::{Attribution, SEEN_BY_POLL};
 use crate::report::Report;
 
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +63,13 @@ const MIGRATIONS: &[&str] = &[
         ts TEXT NOT NULL,
         report TEXT NOT NULL
     );",
+    // 2: attribution (DESIGN §11): who made the change an event row records, from the CloudTrail
+    // event that triggered its cycle. Existing rows keep NULL: "actor unknown (seen by poll)".
+    "ALTER TABLE events ADD COLUMN actor TEXT;
+    ALTER TABLE events ADD COLUMN event_name TEXT;
+    ALTER TABLE events ADD COLUMN event_time TEXT;
+    ALTER TABLE events ADD COLUMN source_ip TEXT;
+    ALTER TABLE events ADD COLUMN request_id TEXT;",
 ];
 
 /// One recorded change.
@@ -76,6 +84,37 @@ pub struct Event {
     pub from: Option<String>,
     pub to: Option<String>,
     pub detail: String,
+    /// The CloudTrail event behind the change; `null` when only the poll saw it.
+    pub changed_by: Option<Attribution>,
+}
+
+impl Event {
+    /// `changed by ARN at TIME (...)`, or `actor unknown (seen by poll)`.
+    pub fn changed_by_text(&self) -> String {
+        self.changed_by.as_ref().map_or_else(|| SEEN_BY_POLL.to_string(), Attribution::describe)
+    }
+}
+
+/// Who caused the changes of one cycle: the change events that triggered it.
+#[derive(Debug, Clone, Default)]
+pub struct Cause {
+    /// Each event with the resources it touched (bucket, MRAP name or alias, endpoint id,
+    /// account): a policy change is attributed to the event that named its resource.
+    pub events: Vec<(Vec<String>, Attribution)>,
+}
+
+impl Cause {
+    /// The event behind a change of `subject` (an ARN, an endpoint id, an MRAP): the one whose
+    /// resources it names; for a consequence (a verdict, a decision), else the latest event of
+    /// the cycle. A policy no event named is not attributed: the poll saw it.
+    pub fn for_subject(&self, subject: &str, consequence: bool) -> Option<&Attribution> {
+        self.events
+            .iter()
+            .rev()
+            .find(|(resources, _)| resources.iter().any(|r| !r.is_empty() && subject.contains(r.as_str())))
+            .or_else(|| if consequence { self.events.last() } else { None })
+            .map(|(_, a)| a)
+    }
 }
 
 pub struct History {
@@ -154,6 +193,17 @@ impl History {
 
     /// Records one cycle in one transaction: policy versions, the changes, the report.
     pub fn record(&mut self, at: DateTime<Utc>, report: &Report, drift: Option<&Drift>) -> Result<(), HistoryError> {
+        self.record_caused(at, report, drift, &Cause::default())
+    }
+
+    /// Records one cycle, attributing its changes to the change events that triggered it.
+    pub fn record_caused(
+        &mut self,
+        at: DateTime<Utc>,
+        report: &Report,
+        drift: Option<&Drift>,
+        cause: &Cause,
+    ) -> Result<(), HistoryError> {
         let now = ts(at);
         let path = self.path.clone();
         let err = move |source| HistoryError::Sqlite { path: path.clone(), source };
@@ -174,9 +224,29 @@ impl History {
                       from: Option<&str>,
                       to: Option<&str>,
                       detail: &str| {
+            // Verdicts, decisions, pending changes and failover are consequences of the cycle's
+            // events; a policy or a finding is attributed only to the event that named it.
+            let consequence =
+                matches!(kind, "verdict_change" | "decision_change" | "pending_change" | "failover_change");
+            let by = cause.for_subject(subject, consequence);
             tx.execute(
-                "INSERT INTO events (ts, kind, expectation, subject, from_value, to_value, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![now, kind, expectation, subject, from, to, detail],
+                "INSERT INTO events (ts, kind, expectation, subject, from_value, to_value, detail,
+                                     actor, event_name, event_time, source_ip, request_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    now,
+                    kind,
+                    expectation,
+                    subject,
+                    from,
+                    to,
+                    detail,
+                    by.map(|a| &a.actor),
+                    by.map(|a| &a.event_name),
+                    by.map(|a| &a.event_time),
+                    by.and_then(|a| a.source_ip.as_ref()),
+                    by.and_then(|a| a.request_id.as_ref())
+                ],
             )
             .map(|_| ())
         };
@@ -279,7 +349,8 @@ impl History {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT ts, kind, expectation, subject, from_value, to_value, detail FROM events
+                "SELECT ts, kind, expectation, subject, from_value, to_value, detail,
+                        actor, event_name, event_time, source_ip, request_id FROM events
                  WHERE ts >= ?1 AND (?2 IS NULL OR expectation = ?2)
                  ORDER BY id DESC LIMIT ?3",
             )
@@ -294,10 +365,50 @@ impl History {
                     from: r.get(4)?,
                     to: r.get(5)?,
                     detail: r.get(6)?,
+                    changed_by: match (r.get::<_, Option<String>>(7)?, r.get::<_, Option<String>>(8)?) {
+                        (Some(actor), Some(event_name)) => Some(Attribution {
+                            actor,
+                            event_name,
+                            event_time: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+                            source_ip: r.get(10)?,
+                            request_id: r.get(11)?,
+                        }),
+                        _ => None,
+                    },
                 })
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Records one change outside a cycle's drift (a Proposed MRAP policy that AWS applied).
+    pub fn record_event(
+        &mut self,
+        at: DateTime<Utc>,
+        kind: &str,
+        subject: &str,
+        detail: &str,
+        by: Option<&Attribution>,
+    ) -> Result<(), HistoryError> {
+        self.conn
+            .execute(
+                "INSERT INTO events (ts, kind, expectation, subject, from_value, to_value, detail,
+                                     actor, event_name, event_time, source_ip, request_id)
+                 VALUES (?1, ?2, NULL, ?3, NULL, NULL, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    ts(at),
+                    kind,
+                    subject,
+                    detail,
+                    by.map(|a| &a.actor),
+                    by.map(|a| &a.event_name),
+                    by.map(|a| &a.event_time),
+                    by.and_then(|a| a.source_ip.as_ref()),
+                    by.and_then(|a| a.request_id.as_ref())
+                ],
+            )
+            .map(|_| ())
+            .map_err(|e| self.err(e))
     }
 
     /// Since when an expectation has had its current verdict: the last verdict change, or when it
@@ -396,6 +507,50 @@ mod tests {
     }
 
     #[test]
+    fn attributes_changes_and_migrates_a_version_1_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let t0 = Utc::now();
+        {
+            // A database written by a build that knew only schema 1.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO events (ts, kind, expectation, subject, from_value, to_value, detail)
+                 VALUES ('2026-11-22T10:00:00.000Z', 'verdict_change', 'e', 'm.mrap', 'allow', 'deny', 'old')",
+                [],
+            )
+            .unwrap();
+        }
+        let mut h = History::open(&path).unwrap();
+        let old = h.events(Some("e"), None, 10).unwrap();
+        assert_eq!(old[0].changed_by, None);
+        assert_eq!(old[0].changed_by_text(), "actor unknown (seen by poll)");
+        let by = Attribution {
+            actor: "arn:aws:iam::123456789012:user/alice".into(),
+            event_name: "PutBucketPolicy".into(),
+            event_time: "2026-11-22T10:05:00Z".into(),
+            source_ip: Some("198.51.100.7".into()),
+            request_id: Some("R1".into()),
+        };
+        let cause = Cause { events: vec![(vec!["b".into()], by.clone())] };
+        let second = report(Verdict::Intermittent, "b");
+        let d = crate::drift::compare(&report(Verdict::Allow, "a"), &second);
+        h.record_caused(t0, &second, Some(&d), &cause).unwrap();
+        let events = h.events(None, None, 10).unwrap();
+        let policy = events.iter().find(|e| e.kind == "policy_change").unwrap();
+        assert_eq!(policy.changed_by.as_ref(), Some(&by));
+        let verdict = events.iter().find(|e| e.kind == "verdict_change").unwrap();
+        assert_eq!(
+            verdict.changed_by_text(),
+            "changed by arn:aws:iam::123456789012:user/alice at 2026-11-22T10:05:00Z (PutBucketPolicy from 198.51.100.7, request R1)"
+        );
+        h.record_event(t0, "policy_applied", "m", "AWS applied it", Some(&by)).unwrap();
+        assert_eq!(h.events(None, None, 1).unwrap()[0].kind, "policy_applied");
+    }
+
+    #[test]
     fn records_became_unknown_and_known_again_and_says_when_a_report_is_unreadable() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("h.db");
@@ -433,6 +588,6 @@ mod tests {
             h.conn.pragma_update(None, "user_version", 99).unwrap();
         }
         let e = History::open(&path).err().unwrap();
-        assert!(e.to_string().contains("schema version 99, newer than this build knows (1)"), "{e}");
+        assert!(e.to_string().contains("schema version 99, newer than this build knows (2)"), "{e}");
     }
 }

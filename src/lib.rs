@@ -11,6 +11,7 @@ pub mod config;
 pub mod daemon;
 pub mod drift;
 pub mod eval;
+pub mod events;
 pub mod export;
 pub mod history;
 pub mod path;

@@ -113,6 +113,10 @@ fn resource_of(action: &str) -> &'static str {
         }
         "s3:GetBucketPolicy" | "s3:GetBucketPublicAccessBlock" => "arn:aws:s3:::doc-examplebucket1",
         "sts:AssumeRole" => "arn:aws:iam::444455556666:role/mrap-auditor-bucket-reader",
+        // The queue deploy/events/ creates in each region.
+        "sqs:ReceiveMessage" | "sqs:DeleteMessage" | "sqs:GetQueueAttributes" => {
+            "arn:aws:sqs:us-west-2:111122223333:mrap-auditor-events"
+        }
         other => panic!("no representative resource for `{other}`: add one here"),
     }
 }
@@ -154,6 +158,9 @@ fn the_policies_allow_no_write_and_no_data_access() {
         ("s3:SubmitMultiRegionAccessPointRoutes", "arn:aws:s3::111122223333:accesspoint/mfzwi23gnjvgw.mrap"),
         ("ec2:ModifyVpcEndpoint", "arn:aws:ec2:us-east-1:111122223333:vpc-endpoint/vpce-0a1b2c3d4e5f60718"),
         ("sts:AssumeRole", "arn:aws:iam::444455556666:role/admin"),
+        ("sqs:SendMessage", "arn:aws:sqs:us-west-2:111122223333:mrap-auditor-events"),
+        ("sqs:PurgeQueue", "arn:aws:sqs:us-west-2:111122223333:mrap-auditor-events"),
+        ("sqs:ReceiveMessage", "arn:aws:sqs:us-west-2:111122223333:someone-elses-queue"),
     ] {
         for (name, policy) in [("auditor", &auditor), ("reader", &reader)] {
             let d = decision(policy, None, SESSION, action, arn, json!({}));

@@ -422,3 +422,316 @@ fn moto_world_through_snapshot_and_check_matches_the_live_source_and_the_seed() 
     assert_eq!(pre["preflight"]["flips"][0]["effect"], "fixes", "{pre:#}");
     drop(moto);
 }
+
+// ---------- change events through moto's SQS ----------
+
+/// A CloudTrail `PutBucketPolicy` record in its EventBridge envelope, as EventBridge delivers it
+/// to SQS (EventBridge: "AWS service events delivered via AWS CloudTrail"; the record as the S3
+/// User Guide's "CloudTrail log file entries" show it). `eventTime` has milliseconds so that the
+/// test can measure the lag below a second (CloudTrail itself writes whole seconds).
+fn put_bucket_policy_event(bucket: &str, event_time: &str) -> String {
+    serde_json::json!({
+        "version": "0", "id": "6a7e8feb-b491-4cf7-a9f1-bf3703467718",
+        "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
+        "account": ACCOUNT, "time": event_time, "region": "us-east-1", "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "AssumedRole", "principalId": "AROAEXAMPLE:alice",
+                "arn": "arn:aws:sts::123456789012:assumed-role/admin/alice", "accountId": ACCOUNT},
+            "eventTime": event_time, "eventSource": "s3.amazonaws.com", "eventName": "PutBucketPolicy",
+            "awsRegion": "us-east-1", "sourceIPAddress": "198.51.100.7", "userAgent": "[aws-cli/2.15.0]",
+            "requestParameters": {"bucketName": bucket, "bucketPolicy": {"Version": "2012-10-17"}, "policy": [""],
+                "Host": format!("{bucket}.s3.us-east-1.amazonaws.com")},
+            "responseElements": null, "requestID": "9QF3XKQG8TV0YF2B", "eventID": "e1", "readOnly": false,
+            "eventType": "AwsApiCall", "managementEvent": true, "recipientAccountId": ACCOUNT,
+            "eventCategory": "Management"
+        }
+    })
+    .to_string()
+}
+
+fn log_lines(d: &support::Daemon, into: &mut Vec<Value>) {
+    while let Ok(line) = d.logs.try_recv() {
+        into.push(serde_json::from_str(&line).unwrap_or_default());
+    }
+}
+
+#[test]
+fn a_bucket_policy_change_event_flips_the_verdict_within_seconds_and_names_the_actor() {
+    use support::{B1, sample, wait_for};
+    let Some(moto) = start_moto() else { return };
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let world = runtime.block_on(create_world(&moto.url));
+    let sqs = aws_sdk_sqs::Client::new(&sdk(&moto.url, "us-east-1"));
+    let queue = runtime.block_on(sqs.create_queue().queue_name("mrap-auditor-events").send()).unwrap();
+    let queue = queue.queue_url().unwrap().to_string();
+    let missing = format!("{}/{ACCOUNT}/no-such-queue", moto.url);
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(dir.path(), &moto.url, &world);
+    let (am_port, pushes) = support::fake_alertmanager();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "\n[daemon]\ninterval = \"1h\"\njitter = 0.0\nlisten = \"127.0.0.1:0\"\nstate = \"state/history.db\"\n\n\
+         [events]\nqueues = {{ \"us-east-1\" = \"{queue}\", \"us-west-2\" = \"{missing}\" }}\ndebounce = \"50ms\"\n\n\
+         [alertmanager]\nurl = \"http://127.0.0.1:{am_port}\"\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+    let d = support::Daemon::start_hermetic_aws(&config, &[]);
+    let holds = |d: &support::Daemon| {
+        sample(&d.metrics(), "mrap_auditor_expectation_holds", &[("expectation", support::APP), ("bucket", B1)])
+    };
+    wait_for("the first (full) cycle", Duration::from_secs(60), || holds(&d) == Some(0.0));
+
+    // The queue that does not exist is an error, counted, and a warning finding; nothing else.
+    wait_for("the missing queue's error", Duration::from_secs(20), || {
+        sample(&d.metrics(), "mrap_auditor_queue_errors_total", &[("region", "us-west-2")]).is_some_and(|v| v >= 1.0)
+    });
+    // ... published at once as a warning finding, not an hour later at the next poll.
+    wait_for("the queue's finding", Duration::from_secs(5), || {
+        d.get("/api/v1/report").1.contains("\"event-queue-unreadable\"")
+    });
+    assert_eq!(
+        sample(&d.metrics(), "mrap_auditor_findings", &[("severity", "warning"), ("code", "event-queue-unreadable")]),
+        Some(1.0)
+    );
+
+    // Someone fixes bucket 1's policy; CloudTrail → EventBridge → SQS delivers the event.
+    runtime.block_on(async {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk(&moto.url, "us-east-1")).force_path_style(true).build(),
+        );
+        s3.put_bucket_policy()
+            .bucket(B1)
+            .policy(seed_policy("arn:aws:s3:::doc-examplebucket1/*"))
+            .send()
+            .await
+            .unwrap();
+    });
+    let sent = std::time::Instant::now();
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    runtime
+        .block_on(sqs.send_message().queue_url(&queue).message_body(put_bucket_policy_event(B1, &now)).send())
+        .unwrap();
+    wait_for("the verdict to flip on the event", Duration::from_secs(5), || holds(&d) == Some(1.0));
+    let flipped = sent.elapsed();
+
+    let metrics = d.metrics();
+    assert_eq!(
+        sample(&metrics, "mrap_auditor_events_received_total", &[("source", "s3"), ("event", "PutBucketPolicy")]),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert_eq!(sample(&metrics, "mrap_auditor_event_lag_seconds_count", &[]), Some(1.0));
+    let lag = sample(&metrics, "mrap_auditor_event_lag_seconds_sum", &[]).unwrap();
+    let processing = sample(&metrics, "mrap_auditor_event_processing_seconds_sum", &[]).unwrap();
+    assert!(processing < 1.0, "message received to verdict published: {processing} s");
+    assert!(lag < 2.0, "eventTime to verdict published: {lag} s");
+    eprintln!("event_lag_seconds {lag:.3}, event_processing_seconds {processing:.3}, enqueue to flip {flipped:?}");
+
+    // One GetBucketPolicy for the event, not a full capture.
+    let mut logs = Vec::new();
+    wait_for("the event cycle's log line", Duration::from_secs(5), || {
+        log_lines(&d, &mut logs);
+        logs.iter().any(|v| v["fields"]["message"] == "Change events audited.")
+    });
+    let audited = logs.iter().find(|v| v["fields"]["message"] == "Change events audited.").unwrap();
+    assert_eq!(audited["fields"]["calls"], 1, "{audited}");
+    assert_eq!(audited["fields"]["recorded"], true, "{audited}");
+
+    // The queue is drained: the message was deleted once the cycle was recorded.
+    let waiting = || {
+        let out = runtime
+            .block_on(
+                sqs.get_queue_attributes()
+                    .queue_url(&queue)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::All)
+                    .send(),
+            )
+            .unwrap();
+        let get = |k: aws_sdk_sqs::types::QueueAttributeName| {
+            out.attributes().and_then(|a| a.get(&k)).and_then(|v| v.parse::<u64>().ok()).unwrap_or(0)
+        };
+        get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+            + get(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+    };
+    wait_for("the queue to be drained", Duration::from_secs(5), || waiting() == 0);
+
+    // The history names the actor, for the policy change and for the verdict change it caused.
+    let out = auditor(&["history", "--config", config.to_str().unwrap(), "--format", "json"]);
+    let history = json_of(&out);
+    let events = history["events"].as_array().unwrap();
+    let alice = "arn:aws:sts::123456789012:assumed-role/admin/alice";
+    for kind in ["policy_change", "verdict_change", "decision_change"] {
+        let e = events.iter().find(|e| e["kind"] == kind).unwrap_or_else(|| panic!("no {kind}: {history}"));
+        assert_eq!(e["changed_by"]["actor"], alice, "{e}");
+        assert_eq!(e["changed_by"]["event_name"], "PutBucketPolicy");
+        assert_eq!(e["changed_by"]["source_ip"], "198.51.100.7");
+        assert_eq!(e["changed_by"]["request_id"], "9QF3XKQG8TV0YF2B");
+    }
+    let text = auditor(&["history", "--config", config.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(text.contains(&format!("[changed by {alice} at ")), "{text}");
+    let (_, page) = d.get("/");
+    assert!(page.contains(&format!("changed by {alice}")), "{page}");
+    let (_, api) = d.get("/api/v1/history");
+    assert!(api.contains(alice), "{api}");
+    let (_, report) = d.get("/api/v1/report");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    let codes: Vec<&str> = report["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
+    assert!(codes.contains(&"event-queue-unreadable"), "{codes:?}");
+    assert_eq!(report["expectations"][0]["status"], "holds", "a queue error alone changes no verdict");
+
+    // Malformed, unknown and unrelated events: logged, counted, deleted; no cycle, no loop.
+    for body in [
+        "this is not an EventBridge event".to_string(),
+        put_bucket_policy_event(B1, &now).replace("\"PutBucketPolicy\"", "\"GetBucketPolicy\""),
+        put_bucket_policy_event("someone-elses-bucket", &now),
+    ] {
+        runtime.block_on(sqs.send_message().queue_url(&queue).message_body(body).send()).unwrap();
+    }
+    wait_for("three drops", Duration::from_secs(10), || {
+        let m = d.metrics();
+        ["malformed", "unknown_event", "not_used"]
+            .iter()
+            .all(|r| sample(&m, "mrap_auditor_events_dropped_total", &[("reason", r)]) == Some(1.0))
+    });
+    wait_for("the queue to be drained again", Duration::from_secs(5), || waiting() == 0);
+    log_lines(&d, &mut logs);
+    let cycles = logs.iter().filter(|v| v["fields"]["message"] == "Change events audited.").count();
+    assert_eq!(cycles, 1, "dropped events trigger no cycle");
+
+    // Bob breaks it again: the pushed alert says who, at once.
+    runtime.block_on(async {
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&sdk(&moto.url, "us-east-1")).force_path_style(true).build(),
+        );
+        s3.put_bucket_policy().bucket(B1).policy(seed_policy("arn:aws:s3:::doc-examplebucket1")).send().await.unwrap();
+    });
+    let bob = put_bucket_policy_event(B1, &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .replace("arn:aws:sts::123456789012:assumed-role/admin/alice", "arn:aws:iam::123456789012:user/bob");
+    runtime.block_on(sqs.send_message().queue_url(&queue).message_body(bob).send()).unwrap();
+    wait_for("the verdict to break on the event", Duration::from_secs(5), || holds(&d) == Some(0.0));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut annotated = None;
+    while annotated.is_none() && std::time::Instant::now() < deadline {
+        let Ok(body) = pushes.recv_timeout(Duration::from_millis(200)) else { continue };
+        let v: Value = serde_json::from_str(&body).unwrap();
+        annotated = v.as_array().unwrap().iter().find_map(|a| {
+            let by = a["annotations"]["changed_by"].as_str()?;
+            (a["labels"]["alertname"] == "MrapAuditorExpectationViolated" && by.contains("user/bob"))
+                .then(|| by.to_string())
+        });
+    }
+    let annotated = annotated.expect("a violation alert with the actor");
+    assert!(annotated.starts_with("changed by arn:aws:iam::123456789012:user/bob at "), "{annotated}");
+
+    // Dave replaces the MRAP policy (S3 Control, logged in us-west-2): one
+    // GetMultiRegionAccessPointPolicy, and bucket 2 now denies too.
+    let deny = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "Closed", "Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3::{ACCOUNT}:accesspoint/{}/object/*"}}]}}"#,
+        world.alias
+    );
+    runtime.block_on(async {
+        let control = aws_sdk_s3control::Client::from_conf(
+            aws_sdk_s3control::config::Builder::from(&sdk(&moto.url, "us-west-2"))
+                .endpoint_resolver(Fixed(moto.url.clone()))
+                .build(),
+        );
+        control
+            .put_multi_region_access_point_policy()
+            .account_id(ACCOUNT)
+            .client_token("dave")
+            .details(
+                aws_sdk_s3control::types::PutMultiRegionAccessPointPolicyInput::builder()
+                    .name(MRAP_NAME)
+                    .policy(deny.clone())
+                    .build()
+                    .unwrap(),
+            )
+            .send()
+            .await
+            .unwrap();
+    });
+    let when = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let dave = serde_json::json!({
+        "version": "0", "id": "2", "detail-type": "AWS API Call via CloudTrail", "source": "aws.s3",
+        "account": ACCOUNT, "time": when, "region": "us-west-2", "resources": [],
+        "detail": {
+            "eventVersion": "1.09",
+            "userIdentity": {"type": "IAMUser", "arn": "arn:aws:iam::123456789012:user/dave", "accountId": ACCOUNT},
+            "eventTime": when, "eventSource": "s3.amazonaws.com", "eventName": "PutMultiRegionAccessPointPolicy",
+            "awsRegion": "us-west-2", "sourceIPAddress": "203.0.113.9",
+            "requestParameters": {"PutMultiRegionAccessPointPolicyRequest": {
+                "xmlns": "http://awss3control.amazonaws.com/doc/2018-08-20/", "ClientToken": "dave",
+                "Details": {"Name": MRAP_NAME, "Policy": deny}}, "x-amz-account-id": ACCOUNT},
+            "responseElements": {"requestTokenARN": format!("arn:aws:s3:us-west-2:{ACCOUNT}:async-request/mrap/put-policy/dave")},
+            "requestID": "DAVE1", "eventID": "e2", "readOnly": false, "eventType": "AwsApiCall",
+            "managementEvent": true, "recipientAccountId": ACCOUNT, "eventCategory": "Management"
+        }
+    });
+    runtime.block_on(sqs.send_message().queue_url(&queue).message_body(dave.to_string()).send()).unwrap();
+    let holds2 = |d: &support::Daemon| {
+        sample(
+            &d.metrics(),
+            "mrap_auditor_expectation_holds",
+            &[("expectation", support::APP), ("bucket", "doc-examplebucket2")],
+        )
+    };
+    wait_for("bucket 2 to deny through the closed MRAP", Duration::from_secs(5), || holds2(&d) == Some(0.0));
+    wait_for("the MRAP event's log line", Duration::from_secs(5), || {
+        log_lines(&d, &mut logs);
+        logs.iter().filter(|v| v["fields"]["message"] == "Change events audited.").count() == 3
+    });
+    let last = logs.iter().rev().find(|v| v["fields"]["message"] == "Change events audited.").unwrap();
+    assert_eq!(last["fields"]["calls"], 1, "one GetMultiRegionAccessPointPolicy: {last}");
+    let history = json_of(&auditor(&["history", "--config", config.to_str().unwrap(), "--format", "json"]));
+    let mrap_change = history["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "policy_change" && e["subject"].as_str().unwrap().starts_with("mrap "))
+        .unwrap_or_else(|| panic!("no MRAP policy change: {history}"));
+    assert_eq!(mrap_change["changed_by"]["actor"], "arn:aws:iam::123456789012:user/dave", "{mrap_change}");
+    assert_eq!(mrap_change["changed_by"]["request_id"], "DAVE1");
+    let (code, _) = d.stop();
+    assert_eq!(code, Some(0));
+
+    // At least once: a message whose cycle was never recorded is not deleted. With a long
+    // debounce, the daemon is stopped after receiving an event and before auditing it; the
+    // message stays in flight (SQS delivers it again after its visibility timeout).
+    let text = std::fs::read_to_string(&config).unwrap().replace("debounce = \"50ms\"", "debounce = \"30s\"");
+    std::fs::write(&config, text).unwrap();
+    let d = support::Daemon::start_hermetic_aws(&config, &[]);
+    wait_for("the full cycle after the restart", Duration::from_secs(60), || holds(&d) == Some(0.0));
+    let events_before =
+        json_of(&auditor(&["history", "--config", config.to_str().unwrap(), "--format", "json"]))["events"]
+            .as_array()
+            .unwrap()
+            .len();
+    let carol = put_bucket_policy_event(B1, &chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .replace("arn:aws:sts::123456789012:assumed-role/admin/alice", "arn:aws:iam::123456789012:user/carol");
+    runtime.block_on(sqs.send_message().queue_url(&queue).message_body(carol).send()).unwrap();
+    let in_flight = || {
+        let out = runtime
+            .block_on(
+                sqs.get_queue_attributes()
+                    .queue_url(&queue)
+                    .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+                    .send(),
+            )
+            .unwrap();
+        out.attributes()
+            .and_then(|a| a.get(&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessagesNotVisible))
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    wait_for("the daemon to receive the event", Duration::from_secs(10), || in_flight() == 1);
+    let (code, _) = d.stop();
+    assert_eq!(code, Some(0));
+    assert_eq!(in_flight(), 1, "not deleted: its cycle never ran");
+    assert_eq!(waiting(), 1, "still in the queue");
+    let after = json_of(&auditor(&["history", "--config", config.to_str().unwrap(), "--format", "json"]));
+    assert_eq!(after["events"].as_array().unwrap().len(), events_before, "nothing of it was recorded");
+    drop(moto);
+}

@@ -890,3 +890,109 @@ async fn a_read_that_panics_is_recorded_and_the_others_go_on() {
     assert_eq!(s.bucket_bpa["reports-usw2"], Captured::Value(None));
     assert_eq!(s.bucket_policies.len(), 3);
 }
+
+// ---------- change events: targeted re-reads and the Proposed policy ----------
+
+/// `PutMultiRegionAccessPointPolicy` is asynchronous: the first read shows the new document as
+/// Proposed, so does the second; the third shows it Established. The watch re-reads only that
+/// policy (one call each) and settles exactly when AWS applied it.
+#[tokio::test]
+async fn a_proposed_mrap_policy_is_watched_until_it_is_established() {
+    use mrap_auditor::events::Target;
+    use mrap_auditor::events::pending::PendingPolicies;
+
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counter = reads.clone();
+    let rule = mock!(aws_sdk_s3control::Client::get_multi_region_access_point_policy)
+        .match_requests(|r| r.name() == Some("reports"))
+        .then_compute_output(move |_| {
+            use aws_sdk_s3control::types::{
+                EstablishedMultiRegionAccessPointPolicy, MultiRegionAccessPointPolicyDocument,
+                ProposedMultiRegionAccessPointPolicy,
+            };
+            let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
+            let doc = if n < 3 {
+                MultiRegionAccessPointPolicyDocument::builder()
+                    .established(EstablishedMultiRegionAccessPointPolicy::builder().policy(policy("old")).build())
+                    .proposed(ProposedMultiRegionAccessPointPolicy::builder().policy(policy("new")).build())
+            } else {
+                MultiRegionAccessPointPolicyDocument::builder()
+                    .established(EstablishedMultiRegionAccessPointPolicy::builder().policy(policy("new")).build())
+            };
+            aws_sdk_s3control::operation::get_multi_region_access_point_policy::GetMultiRegionAccessPointPolicyOutput::builder()
+                .policy(doc.build())
+                .build()
+        });
+    let wire = Arc::new(Wire::default());
+    let source = source_with(settings(), vec![rule], &wire, base_credentials()).await;
+    let t0 = chrono::Utc::now();
+    let (mut snapshot, _) = source.capture_with_stats().await;
+    let mut pending = PendingPolicies::default();
+    assert!(pending.observe(&snapshot, t0, &BTreeMap::new()).is_empty());
+    assert_eq!(pending.ages(t0).len(), 1, "the Proposed policy of `reports` is watched");
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
+
+    let targets = BTreeSet::from([Target::MrapPolicy("reports".to_string())]);
+    let mut settled = Vec::new();
+    let mut at = t0;
+    for _ in 0..2 {
+        // The watch says when to look again (2 s, then 4 s): the re-read is due then, not before.
+        let due_at = pending.next_due().unwrap();
+        assert!(pending.take_due(at).is_empty() || at >= due_at);
+        at = due_at;
+        assert_eq!(pending.take_due(at), ["reports"]);
+        let (next, stats) = source.recapture(&snapshot, &targets).await;
+        assert_eq!(stats.calls, 1, "one GetMultiRegionAccessPointPolicy per re-read, nothing else");
+        snapshot = next;
+        settled.extend(pending.observe(&snapshot, at, &BTreeMap::new()));
+    }
+    assert_eq!(reads.load(Ordering::SeqCst), 3, "Proposed now, Established two reads later");
+    assert_eq!(settled.len(), 1);
+    assert!(settled[0].applied, "{:?}", settled[0]);
+    assert_eq!(settled[0].mrap, "reports");
+    assert_eq!((settled[0].at - settled[0].proposed_since).num_seconds(), 6, "2 s then 4 s of backoff");
+    assert!(pending.is_empty());
+    let policy = snapshot.mrap_policies["reports"].value().unwrap();
+    assert_eq!((policy.established.as_deref(), policy.proposed.as_deref()), (Some(policy_text("new").as_str()), None));
+    // The rest of the world is the full capture's, untouched by the re-reads.
+    assert!(snapshot.bucket_policies.contains_key("archive-euw1"));
+}
+
+fn policy_text(sid: &str) -> String {
+    policy(sid)
+}
+
+/// A bucket policy event re-reads that bucket's policy only: one call, in the bucket's region,
+/// with its owner's credentials; every other piece of the snapshot is the previous one.
+#[tokio::test]
+async fn a_targeted_re_read_calls_only_what_the_event_touched() {
+    use mrap_auditor::events::Target;
+
+    let wire = Arc::new(Wire::default());
+    let source = source_with(settings(), vec![], &wire, base_credentials()).await;
+    let (snapshot, full) = source.capture_with_stats().await;
+    let before = wire.seen().len();
+    for (targets, calls, needle) in [
+        (vec![Target::BucketPolicy("archive-euw1".into())], 1, "archive-euw1"),
+        (vec![Target::BucketBpa("reports-use1".into())], 1, "reports-use1"),
+        (vec![Target::AccountBpa(OWN.into())], 1, "s3-control"),
+        (vec![Target::MrapRoutes("reports".into())], 1, "routes"),
+        (vec![Target::Endpoints("us-east-1".into())], 2, "ec2."),
+        (vec![Target::BucketPolicy("not-a-bucket-of-ours".into())], 0, ""),
+    ] {
+        let targets: BTreeSet<Target> = targets.into_iter().collect();
+        let (next, stats) = source.recapture(&snapshot, &targets).await;
+        assert_eq!(stats.calls, calls, "{targets:?}");
+        assert!(next.errors.is_empty(), "{:?}", next.errors);
+        assert_eq!(next.mraps, snapshot.mraps, "the listing is the previous one");
+        assert_eq!(next.bucket_policies, snapshot.bucket_policies);
+        if !needle.is_empty() {
+            assert!(wire.seen()[before..].iter().any(|s| s.uri.contains(needle)), "{needle}");
+        }
+    }
+    let archive: Vec<Seen> = wire.seen()[before..].iter().filter(|s| s.uri.contains("archive-euw1")).cloned().collect();
+    assert!(archive.iter().all(|s| s.uri.contains("eu-west-1") && s.key == ROLE_KEY), "{archive:?}");
+    // `Everything` (an MRAP created or deleted) is a full capture.
+    let (_, stats) = source.recapture(&snapshot, &BTreeSet::from([Target::Everything])).await;
+    assert_eq!(stats.calls, full.calls);
+}

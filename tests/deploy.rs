@@ -85,8 +85,10 @@ fn exported_metrics() -> BTreeSet<String> {
         names.insert(name);
     }
     // DESIGN §8's twelve plus cycles_total, interval_seconds, alert_push_failures_total and
-    // internal_errors_total; a histogram is four names.
-    assert_eq!(names.len(), 16 + 3, "src/export/metrics.rs declares metrics differently now: {names:?}");
+    // internal_errors_total; a histogram is four names. Change events (DESIGN §11) add
+    // events_received_total, events_dropped_total, queue_errors_total, pending_change_age_seconds
+    // and two histograms.
+    assert_eq!(names.len(), 16 + 3 + 4 + 2 * 4, "src/export/metrics.rs declares metrics differently now: {names:?}");
     names
 }
 

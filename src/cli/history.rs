@@ -18,6 +18,11 @@ Examples:
   mrap-auditor history                              # the last 50 changes
   mrap-auditor history --expect app-reads-reports --since 7d
   mrap-auditor history --since 24h --format json | jq '.events[] | select(.kind == \"verdict_change\")'
+  mrap-auditor history --format json | jq '.events[] | {ts, kind, subject, by: .changed_by.actor}'
+
+Each change says who made it when a CloudTrail change event (`[events]`) triggered the cycle that
+saw it: `[changed by ARN at TIME (EventName from IP, request ID)]`; a change only the periodic poll
+saw says `[actor unknown (seen by poll)]`.
 
 It reads the state database the daemon writes (`[daemon] state`), read-only, while it runs.")]
 pub struct HistoryArgs {
@@ -116,9 +121,11 @@ pub fn run(args: &HistoryArgs) -> Exit {
                     (None, None) => String::new(),
                     (f, t) => format!("{} -> {}", f.as_deref().unwrap_or("-"), t.as_deref().unwrap_or("-")),
                 };
+                // Who made it: the CloudTrail event of the cycle that saw it (DESIGN §11).
+                let by = if e.kind == "first_seen" { String::new() } else { format!("  [{}]", e.changed_by_text()) };
                 let _ = writeln!(
                     out,
-                    "{}  {:<16} {:<24} {:<40} {change}  {}",
+                    "{}  {:<16} {:<24} {:<40} {change}  {}{by}",
                     e.ts,
                     e.kind,
                     e.expectation.as_deref().unwrap_or("-"),

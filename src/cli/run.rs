@@ -16,6 +16,15 @@ Examples:
   mrap-auditor run --config /etc/mrap-auditor/mrap-auditor.toml --log-format json
   curl -s localhost:9898/metrics | grep mrap_auditor_expectation
   kill -HUP $(pidof mrap-auditor)                    # reload the configuration
+  curl -s localhost:9898/metrics | grep -E 'mrap_auditor_event_(lag|processing)_seconds_(sum|count)'
+  mrap-auditor history --since 1h                    # each change with who made it
+
+Change events: with an `[events]` section, e.g.
+  [events]
+  queues = { \"us-west-2\" = \"https://sqs.us-west-2.amazonaws.com/111122223333/mrap-auditor-events\" }
+  debounce = \"2s\"
+the daemon long-polls those SQS queues (filled by deploy/events/), re-audits what each CloudTrail
+event touched within a second, and records who made the change. The poll still runs every interval.
 
 Endpoints: /metrics /healthz /readyz /api/v1/report /api/v1/history and / (status page).
 Exit codes: 0 after SIGTERM/SIGINT, 64 bad configuration, 2 cannot start (port, state database).")]

@@ -15,7 +15,10 @@ use toml::Spanned;
 use crate::eval::{Caller, ContextValue};
 use crate::policy::{Policy, PolicyKind, parse_policy};
 
+mod events;
 mod raw;
+
+pub use events::EventsConfig;
 
 use raw::{RawAws, RawConfig, RawContextValue, RawDaemon, RawExpect};
 
@@ -157,6 +160,8 @@ pub struct Config {
     pub alertmanager_url: Option<String>,
     pub alertmanager_external_url: Option<String>,
     pub organization: Organization,
+    /// `[events]`: the change-event queues (DESIGN §11); `None` = poll only.
+    pub events: Option<EventsConfig>,
     pub expectations: Vec<Expectation>,
 }
 
@@ -325,6 +330,7 @@ impl Ctx<'_> {
             organization.scp = self.levels(&org.scp, "organization.scp", PolicyKind::Scp)?;
             organization.rcp = self.levels(&org.rcp, "organization.rcp", PolicyKind::Rcp)?;
         }
+        let events = raw.events.as_ref().map(|e| self.events(e)).transpose()?;
         let mut names = HashSet::new();
         let mut expectations = Vec::with_capacity(raw.expect.len());
         for (i, e) in raw.expect.iter().enumerate() {
@@ -346,6 +352,7 @@ impl Ctx<'_> {
             alertmanager_url,
             alertmanager_external_url,
             organization,
+            events,
             expectations,
         })
     }

@@ -14,8 +14,18 @@ pub(super) struct RawConfig {
     pub(super) daemon: Option<RawDaemon>,
     pub(super) alertmanager: Option<RawAlertmanager>,
     pub(super) organization: Option<RawOrganization>,
+    pub(super) events: Option<RawEvents>,
     #[serde(default)]
     pub(super) expect: Vec<RawExpect>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawEvents {
+    /// The SQS queue that EventBridge fills with CloudTrail events, per region (DESIGN §11).
+    pub(super) queues: Option<Spanned<BTreeMap<String, String>>>,
+    /// How long to gather more events after the first before re-auditing (default "2s").
+    pub(super) debounce: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

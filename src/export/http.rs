@@ -257,18 +257,19 @@ async fn status_page(State(s): State<Arc<Shared>>) -> Html<String> {
         }
         Ok(events) if events.is_empty() => page.push_str("<p>None recorded.</p>"),
         Ok(events) => {
-            page.push_str("<table><tr><th>time</th><th>kind</th><th>expectation</th><th>subject</th><th>change</th><th>detail</th></tr>");
+            page.push_str("<table><tr><th>time</th><th>kind</th><th>expectation</th><th>subject</th><th>change</th><th>detail</th><th>changed by</th></tr>");
             for ev in &events {
                 let change = format!("{} → {}", ev.from.as_deref().unwrap_or(""), ev.to.as_deref().unwrap_or(""));
                 let _ = write!(
                     page,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                     escape(&ev.ts),
                     escape(&ev.kind),
                     escape(ev.expectation.as_deref().unwrap_or("")),
                     escape(&ev.subject),
                     escape(&change),
-                    escape(&ev.detail)
+                    escape(&ev.detail),
+                    escape(&ev.changed_by_text())
                 );
             }
             page.push_str("</table>");

@@ -13,7 +13,8 @@
 use std::sync::{PoisonError, RwLock};
 
 use prometheus::{
-    Encoder, Gauge, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, Gauge, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::config::Expect;
@@ -59,6 +60,21 @@ pub struct Metrics {
     pub interval_seconds: Gauge,
     /// Alerts the Alertmanager push could not deliver after its retries.
     pub alert_push_failures_total: IntCounter,
+    /// Change events received from the queues, by CloudTrail `eventSource` service and
+    /// `eventName` (`other` for names the auditor does not follow).
+    pub events_received_total: IntCounterVec,
+    /// Change events dropped without a cycle: `malformed`, `unknown_event`, `failed_call`,
+    /// `not_used` (no configured MRAP uses what the event touched).
+    pub events_dropped_total: IntCounterVec,
+    /// From the CloudTrail `eventTime` of a change to the verdict published (CloudTrail's and
+    /// EventBridge's own delivery delay included).
+    pub event_lag_seconds: Histogram,
+    /// From a change event received to the verdict published (the auditor's own share).
+    pub event_processing_seconds: Histogram,
+    /// Event queues that could not be read (or whose messages could not be deleted).
+    pub queue_errors_total: IntCounterVec,
+    /// How long the MRAP's Proposed policy has waited for AWS to apply it.
+    pub pending_change_age_seconds: GaugeVec,
     /// The daemon's own failures that are logged and shown, by kind: `history_write`,
     /// `history_read`, `history_lock`, `report_serialize`, `metrics_encode`, `state_lock`.
     pub internal_errors_total: IntCounterVec,
@@ -144,6 +160,36 @@ impl Metrics {
             "Alert batches the Alertmanager push could not deliver after its retries.",
         ))?;
         registry.register(Box::new(alert_push_failures_total.clone()))?;
+        let events_received_total = counter(
+            "events_received_total",
+            "Change events received from the queues, by CloudTrail service and event name.",
+            &["source", "event"],
+        )?;
+        let events_dropped_total =
+            counter("events_dropped_total", "Change events dropped without a cycle, by reason.", &["reason"])?;
+        let lag_buckets = vec![0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 900.0];
+        let event_lag_seconds = Histogram::with_opts(
+            HistogramOpts::new("event_lag_seconds", "From a change's CloudTrail eventTime to the verdict published.")
+                .namespace(PREFIX)
+                .buckets(lag_buckets.clone()),
+        )?;
+        registry.register(Box::new(event_lag_seconds.clone()))?;
+        let event_processing_seconds = Histogram::with_opts(
+            HistogramOpts::new("event_processing_seconds", "From a change event received to the verdict published.")
+                .namespace(PREFIX)
+                .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+        )?;
+        registry.register(Box::new(event_processing_seconds.clone()))?;
+        let queue_errors_total = counter(
+            "queue_errors_total",
+            "Event queue reads or deletes that failed, by region and error code.",
+            &["region", "code"],
+        )?;
+        let pending_change_age_seconds = GaugeVec::new(
+            opts("pending_change_age_seconds", "How long the MRAP's Proposed policy has waited for AWS to apply it."),
+            &["mrap"],
+        )?;
+        registry.register(Box::new(pending_change_age_seconds.clone()))?;
         let internal_errors_total = counter(
             "internal_errors_total",
             "The daemon's own failures that are logged and shown, by kind.",
@@ -167,6 +213,12 @@ impl Metrics {
             cycles_total,
             interval_seconds,
             alert_push_failures_total,
+            events_received_total,
+            events_dropped_total,
+            event_lag_seconds,
+            event_processing_seconds,
+            queue_errors_total,
+            pending_change_age_seconds,
             internal_errors_total,
         })
     }

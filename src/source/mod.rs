@@ -74,6 +74,27 @@ impl Source {
         }
     }
 
+    /// Re-reads what a change event touched, on top of `previous` (the last complete snapshot),
+    /// and says how many AWS calls that took. The live source reads only the `targets`; a
+    /// snapshot directory is small and local, so it is read whole.
+    pub async fn recapture(
+        &self,
+        previous: &Snapshot,
+        targets: &std::collections::BTreeSet<crate::events::Target>,
+    ) -> Result<(Snapshot, usize), SourceSetupError> {
+        match self {
+            Source::Dir(_) => {
+                let _ = (previous, targets);
+                Ok((self.capture().await?, 0))
+            }
+            #[cfg(feature = "aws")]
+            Source::Aws(source) => {
+                let (snapshot, stats) = source.recapture(previous, targets).await;
+                Ok((snapshot, stats.calls))
+            }
+        }
+    }
+
     /// `snapshot` or `aws`, as reports and metrics name it.
     pub fn label(&self) -> &'static str {
         match self {

@@ -83,7 +83,20 @@ impl Drop for Daemon {
 impl Daemon {
     /// Starts `mrap-auditor run` and waits for its `Listening.` log line.
     pub fn start(config: &Path, extra_args: &[&str]) -> Daemon {
-        let child = Command::new(env!("CARGO_BIN_EXE_mrap-auditor"))
+        Daemon::start_with(config, extra_args, false)
+    }
+
+    /// Starts it with AWS credentials from the environment only (see `auditor_hermetic_aws`).
+    pub fn start_hermetic_aws(config: &Path, extra_args: &[&str]) -> Daemon {
+        Daemon::start_with(config, extra_args, true)
+    }
+
+    fn start_with(config: &Path, extra_args: &[&str], hermetic: bool) -> Daemon {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_mrap-auditor"));
+        if hermetic {
+            hermetic_aws(&mut command);
+        }
+        let child = command
             .args(["run", "--log-format", "json"])
             .args(extra_args)
             .arg("--config")
@@ -223,9 +236,15 @@ pub fn which(name: &str) -> Option<PathBuf> {
 /// `mrap-auditor ARGS` with AWS credentials from the environment only (dummy keys; nothing from
 /// this machine's profile, instance metadata or endpoint settings), run from the project root.
 pub fn auditor_hermetic_aws(args: &[&str], extra_env: &[(&str, &str)]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_mrap-auditor"))
-        .args(args)
-        .current_dir(root())
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mrap-auditor"));
+    hermetic_aws(&mut command);
+    command.args(args).current_dir(root()).envs(extra_env.iter().copied()).output().unwrap()
+}
+
+/// Dummy AWS credentials from the environment, and nothing from this machine's profile,
+/// instance metadata or endpoint settings.
+pub fn hermetic_aws(command: &mut Command) {
+    command
         .env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
@@ -234,8 +253,38 @@ pub fn auditor_hermetic_aws(args: &[&str], extra_env: &[(&str, &str)]) -> std::p
         .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .env_remove("AWS_PROFILE")
         .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_ENDPOINT_URL")
-        .envs(extra_env.iter().copied())
-        .output()
-        .unwrap()
+        .env_remove("AWS_ENDPOINT_URL");
+}
+
+/// A fake Alertmanager that records every `POST /api/v2/alerts` body.
+pub fn fake_alertmanager() -> (u16, mpsc::Receiver<String>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0usize;
+            let mut line = String::new();
+            let mut request_line = String::new();
+            reader.read_line(&mut request_line).unwrap_or(0);
+            loop {
+                line.clear();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            let _ = reader.read_exact(&mut body);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            if request_line.starts_with("POST /api/v2/alerts") {
+                let _ = tx.send(String::from_utf8_lossy(&body).to_string());
+            }
+        }
+    });
+    (port, rx)
 }

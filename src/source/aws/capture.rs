@@ -36,13 +36,7 @@ use crate::snapshot::{
 /// Access, and each other bucket-owner account's Block Public Access.
 pub(super) async fn capture(settings: &AwsSettings, clients: &Clients) -> (Snapshot, CaptureStats) {
     let started = Instant::now();
-    let cycle = Arc::new(Cycle {
-        settings: settings.clone(),
-        clients: clients.clone(),
-        permits: Semaphore::new(settings.max_concurrency),
-        calls: AtomicUsize::new(0),
-        cache: Mutex::new(ClientCache::default()),
-    });
+    let cycle = Cycle::new(settings, clients);
     let mut snapshot = Snapshot::empty();
     snapshot.manifest = Captured::Value(Manifest {
         account_id: settings.account_id.clone(),
@@ -112,7 +106,7 @@ fn spawn_mrap_reads(cycle: &Arc<Cycle>, tasks: &mut Tasks, mraps: &[Mrap]) {
 }
 
 /// What one task read.
-enum Read {
+pub(super) enum Read {
     Endpoints { region: String, endpoints: Captured<Vec<VpcEndpoint>> },
     Mraps(Captured<Vec<Mrap>>),
     MrapPolicy { name: String, policy: Captured<MrapPolicy> },
@@ -125,7 +119,7 @@ enum Read {
 /// What a task was reading: lets a task that stopped without an answer still be recorded where
 /// its answer would have gone.
 #[derive(Debug, Clone)]
-enum Slot {
+pub(super) enum Slot {
     Endpoints(String),
     Mraps,
     MrapPolicy(String),
@@ -174,7 +168,7 @@ impl Slot {
     }
 }
 
-fn store(snapshot: &mut Snapshot, read: Read) {
+pub(super) fn store(snapshot: &mut Snapshot, read: Read) {
     match read {
         Read::Endpoints { region, endpoints } => {
             snapshot.endpoints.insert(EndpointScope { account: None, region }, endpoints);
@@ -198,23 +192,23 @@ fn store(snapshot: &mut Snapshot, read: Read) {
     }
 }
 
-type TaskOutput = (Read, Option<SourceError>);
+pub(super) type TaskOutput = (Read, Option<SourceError>);
 
 /// The capture's running reads. Dropping it (a daemon cycle timing out) aborts them all.
 #[derive(Default)]
-struct Tasks {
+pub(super) struct Tasks {
     set: JoinSet<TaskOutput>,
     slots: HashMap<tokio::task::Id, Slot>,
 }
 
 impl Tasks {
-    fn spawn(&mut self, slot: Slot, read: impl Future<Output = TaskOutput> + Send + 'static) {
+    pub(super) fn spawn(&mut self, slot: Slot, read: impl Future<Output = TaskOutput> + Send + 'static) {
         let handle = self.set.spawn(read);
         self.slots.insert(handle.id(), slot);
     }
 
     /// The next finished read; a read that panicked is recorded as an `InternalError`.
-    async fn next(&mut self) -> Option<TaskOutput> {
+    pub(super) async fn next(&mut self) -> Option<TaskOutput> {
         loop {
             match self.set.join_next_with_id().await? {
                 Ok((id, output)) => {
@@ -238,15 +232,15 @@ impl Tasks {
 
 /// A bucket to read, in its region, with its owner's credentials.
 #[derive(Debug, Clone)]
-struct BucketTarget {
-    bucket: String,
-    region: String,
-    owner: String,
+pub(super) struct BucketTarget {
+    pub(super) bucket: String,
+    pub(super) region: String,
+    pub(super) owner: String,
 }
 
 /// One capture's shared state.
-struct Cycle {
-    settings: AwsSettings,
+pub(super) struct Cycle {
+    pub(super) settings: AwsSettings,
     clients: Clients,
     /// Bounds the calls in flight to `[aws] max_concurrency`: AWS throttles per account and API,
     /// and a few hundred buckets must not become a few hundred simultaneous requests.
@@ -260,13 +254,28 @@ struct Cycle {
 type AccountRegion = (String, String);
 
 #[derive(Default)]
-struct ClientCache {
+pub(super) struct ClientCache {
     s3: HashMap<AccountRegion, aws_sdk_s3::Client>,
     s3control: HashMap<AccountRegion, aws_sdk_s3control::Client>,
     ec2: HashMap<AccountRegion, aws_sdk_ec2::Client>,
 }
 
 impl Cycle {
+    pub(super) fn new(settings: &AwsSettings, clients: &Clients) -> Arc<Cycle> {
+        Arc::new(Cycle {
+            settings: settings.clone(),
+            clients: clients.clone(),
+            permits: Semaphore::new(settings.max_concurrency),
+            calls: AtomicUsize::new(0),
+            cache: Mutex::new(ClientCache::default()),
+        })
+    }
+
+    /// Calls made so far.
+    pub(super) fn calls(&self) -> usize {
+        self.calls.load(Ordering::Relaxed)
+    }
+
     fn cache(&self) -> std::sync::MutexGuard<'_, ClientCache> {
         // A poisoned lock only means another read panicked; the clients are still good.
         self.cache.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -308,7 +317,7 @@ impl Cycle {
     }
 
     /// `DescribeVpcEndpoints`, every page, in one region: the MRAP endpoints and the named ones.
-    async fn endpoints(self: Arc<Self>, region: String) -> TaskOutput {
+    pub(super) async fn endpoints(self: Arc<Self>, region: String) -> TaskOutput {
         let client = self.ec2(&self.settings.account_id, &region);
         let mut kept = Vec::new();
         let mut token: Option<String> = None;
@@ -337,7 +346,7 @@ impl Cycle {
 
     /// `ListMultiRegionAccessPoints`, every page (the listing carries each MRAP's status, Block
     /// Public Access and buckets, so `GetMultiRegionAccessPoint` would only repeat it).
-    async fn mraps(self: Arc<Self>) -> TaskOutput {
+    pub(super) async fn mraps(self: Arc<Self>) -> TaskOutput {
         let account = &self.settings.account_id;
         let client = self.s3control(account, self.settings.control_region());
         let mut mraps = Vec::new();
@@ -371,7 +380,7 @@ impl Cycle {
     }
 
     /// `GetMultiRegionAccessPointPolicy`: the Established and the Proposed policy.
-    async fn mrap_policy(self: Arc<Self>, name: String) -> TaskOutput {
+    pub(super) async fn mrap_policy(self: Arc<Self>, name: String) -> TaskOutput {
         let account = &self.settings.account_id;
         let client = self.s3control(account, self.settings.control_region());
         let request = client.get_multi_region_access_point_policy().account_id(account).name(&name).send();
@@ -390,7 +399,7 @@ impl Cycle {
 
     /// `GetMultiRegionAccessPointRoutes`, from the first of the five serving regions that
     /// answers. A refusal or another 4xx would be the same in every region: it ends the search.
-    async fn mrap_routes(self: Arc<Self>, name: String, arn: String) -> TaskOutput {
+    pub(super) async fn mrap_routes(self: Arc<Self>, name: String, arn: String) -> TaskOutput {
         let account = &self.settings.account_id;
         let mut tried: Vec<String> = Vec::new();
         let mut last = None;
@@ -426,7 +435,7 @@ impl Cycle {
     }
 
     /// S3 Control `GetPublicAccessBlock` for one account, with that account's credentials.
-    async fn account_bpa(self: Arc<Self>, account: String) -> TaskOutput {
+    pub(super) async fn account_bpa(self: Arc<Self>, account: String) -> TaskOutput {
         let client = self.s3control(&account, self.settings.control_region());
         let request = client.get_public_access_block().account_id(&account).send();
         match self.call(request).await {
@@ -446,7 +455,7 @@ impl Cycle {
     }
 
     /// `GetBucketPolicy` in the bucket's region, as its owner (`ExpectedBucketOwner`).
-    async fn bucket_policy(self: Arc<Self>, t: BucketTarget) -> TaskOutput {
+    pub(super) async fn bucket_policy(self: Arc<Self>, t: BucketTarget) -> TaskOutput {
         let client = self.s3(&t.owner, &t.region);
         let request = client.get_bucket_policy().bucket(&t.bucket).expected_bucket_owner(&t.owner).send();
         match self.call(request).await {
@@ -462,7 +471,7 @@ impl Cycle {
     }
 
     /// S3 `GetPublicAccessBlock` in the bucket's region, as its owner.
-    async fn bucket_bpa(self: Arc<Self>, t: BucketTarget) -> TaskOutput {
+    pub(super) async fn bucket_bpa(self: Arc<Self>, t: BucketTarget) -> TaskOutput {
         let client = self.s3(&t.owner, &t.region);
         let request = client.get_public_access_block().bucket(&t.bucket).expected_bucket_owner(&t.owner).send();
         match self.call(request).await {

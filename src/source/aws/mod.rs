@@ -15,6 +15,7 @@ mod capture;
 mod clients;
 mod convert;
 mod errors;
+mod targeted;
 
 pub use errors::{CallError, Failure, classify};
 
@@ -40,7 +41,7 @@ pub struct AwsApi {
     /// The name in logs and `source_errors_total{api}`; the same names the snapshot directory
     /// reader uses, so a metric means the same whichever source ran.
     pub name: &'static str,
-    /// The SDK service (`ec2`, `s3`, `s3control`, `sts`).
+    /// The SDK service (`ec2`, `s3`, `s3control`, `sts`, `sqs`).
     pub service: &'static str,
     /// The operation's name in the service's API reference.
     pub operation: &'static str,
@@ -133,7 +134,39 @@ pub const ASSUME_ROLE: AwsApi = AwsApi {
     none_code: None,
 };
 
-/// Every API the live source calls.
+/// `[events]`: the change-event queue's long poll (DESIGN §11).
+pub const RECEIVE_MESSAGE: AwsApi = AwsApi {
+    name: "ReceiveMessage",
+    service: "sqs",
+    operation: "ReceiveMessage",
+    iam_action: "sqs:ReceiveMessage",
+    by_auditor: true,
+    by_bucket_owner_role: false,
+    none_code: None,
+};
+/// `[events]`: a handled message is deleted with `DeleteMessageBatch`, which the IAM action
+/// `sqs:DeleteMessage` authorizes (SQS has no separate batch action).
+pub const DELETE_MESSAGE: AwsApi = AwsApi {
+    name: "DeleteMessageBatch",
+    service: "sqs",
+    operation: "DeleteMessageBatch",
+    iam_action: "sqs:DeleteMessage",
+    by_auditor: true,
+    by_bucket_owner_role: false,
+    none_code: None,
+};
+/// `[events]`: checks each queue at start-up (and says how many messages wait).
+pub const GET_QUEUE_ATTRIBUTES: AwsApi = AwsApi {
+    name: "GetQueueAttributes",
+    service: "sqs",
+    operation: "GetQueueAttributes",
+    iam_action: "sqs:GetQueueAttributes",
+    by_auditor: true,
+    by_bucket_owner_role: false,
+    none_code: None,
+};
+
+/// Every API the live source (and the change-event queues) call.
 pub const API_CALLS: &[AwsApi] = &[
     DESCRIBE_VPC_ENDPOINTS,
     LIST_MRAPS,
@@ -143,6 +176,9 @@ pub const API_CALLS: &[AwsApi] = &[
     GET_BUCKET_POLICY,
     GET_BUCKET_BPA,
     ASSUME_ROLE,
+    RECEIVE_MESSAGE,
+    DELETE_MESSAGE,
+    GET_QUEUE_ATTRIBUTES,
 ];
 
 /// The regions that serve `GetMultiRegionAccessPointRoutes`, tried in this order (S3 API
@@ -360,6 +396,18 @@ impl AwsSource {
     pub async fn capture_with_stats(&self) -> (Snapshot, CaptureStats) {
         capture::capture(&self.settings, &self.clients).await
     }
+
+    /// Re-reads only `targets` (what a change event touched) on top of `previous`, the last
+    /// complete snapshot: a handful of calls instead of a full capture. The result's `errors` are
+    /// this re-read's only. `Target::Everything`, or a `previous` without an MRAP listing, is a
+    /// full capture.
+    pub async fn recapture(
+        &self,
+        previous: &Snapshot,
+        targets: &std::collections::BTreeSet<crate::events::Target>,
+    ) -> (Snapshot, CaptureStats) {
+        targeted::recapture(&self.settings, &self.clients, previous, targets).await
+    }
 }
 
 #[cfg(test)]
@@ -415,11 +463,11 @@ mod tests {
     }
 
     #[test]
-    fn every_api_has_one_caller_and_an_s3_ec2_or_sts_action() {
+    fn every_api_has_one_caller_and_an_s3_ec2_sts_or_sqs_action() {
         for api in API_CALLS {
             assert!(api.by_auditor || api.by_bucket_owner_role, "{}", api.name);
             let service = api.iam_action.split(':').next().unwrap_or_default();
-            assert!(["s3", "ec2", "sts"].contains(&service), "{}", api.iam_action);
+            assert!(["s3", "ec2", "sts", "sqs"].contains(&service), "{}", api.iam_action);
         }
         let names: HashSet<&str> = API_CALLS.iter().map(|a| a.name).collect();
         assert_eq!(names.len(), API_CALLS.len(), "API names are metric labels: unique");
