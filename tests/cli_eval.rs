@@ -135,3 +135,21 @@ fn usage_errors_exit_64_and_help_exits_0() {
     assert_eq!(o.status.code(), Some(0));
     assert!(stdout(&o).contains("Examples:"));
 }
+
+#[test]
+fn jsonl_answers_are_the_same_with_and_without_the_policy_cache() {
+    // The same case ten times, a bad line in between: the cached lines answer as the first.
+    let mut input = String::new();
+    for i in 0..10 {
+        input.push_str(ALLOW_CASE.trim());
+        input.push('\n');
+        if i == 4 {
+            input.push_str("{\"request\": 1}\n");
+        }
+    }
+    let cached = run(&["eval", "--jsonl", "--explain", "-"], Some(&input));
+    let uncached = run(&["eval", "--jsonl", "--explain", "--no-policy-cache", "-"], Some(&input));
+    assert_eq!(cached.status.code(), Some(64));
+    assert_eq!(stdout(&cached), stdout(&uncached));
+    assert_eq!(stdout(&cached).lines().count(), 11);
+}

@@ -152,3 +152,45 @@ fn golden_cases_through_the_binary_jsonl() {
         }
     }
 }
+
+/// The policy cache of `eval --jsonl` changes nothing: the corpus three times over (so that the
+/// second and third passes come from the cache, interleaved with new lines), with explanations,
+/// through the real binary, gives byte for byte what the uncached single-case reader gives.
+#[test]
+fn a_repeated_policy_stream_gives_the_uncached_output() {
+    use mrap_auditor::eval::case::parse_case;
+    use mrap_auditor::eval::render;
+    let cases = load();
+    let mut lines: Vec<&str> = Vec::new();
+    for pass in 0..3 {
+        // Another order each pass: a cached policy meets other neighbours.
+        let mut order: Vec<&Golden> = cases.iter().collect();
+        if pass == 1 {
+            order.reverse();
+        } else if pass == 2 {
+            order.sort_by_key(|g| g.line.len());
+        }
+        lines.extend(order.iter().map(|g| g.line.as_str()));
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mrap-auditor"))
+        .args(["eval", "--jsonl", "--explain", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let input = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    let got: Vec<String> = String::from_utf8(output.stdout).unwrap().lines().map(str::to_string).collect();
+    assert_eq!(got.len(), lines.len(), "one output line per case");
+    for (i, (line, got)) in lines.iter().zip(&got).enumerate() {
+        let want = match parse_case(line) {
+            Ok(case) => serde_json::to_string(&render::to_json(&explain(&case.request, &case.policy_set()))).unwrap(),
+            Err(e) => format!("{{\"error\":{}}}", serde_json::Value::String(format!("line {}: {e}", i + 1))),
+        };
+        assert_eq!(got, &want, "line {}", i + 1);
+    }
+}

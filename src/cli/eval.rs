@@ -1,7 +1,8 @@
 //! `mrap-auditor eval`: one generic IAM request (DESIGN §7), or a stream of them (`--jsonl`).
 //!
 //! The stream form is the bulk interface for CI and benchmarks: input and output are buffered,
-//! the line buffer is reused, and a decision is written without building a JSON tree.
+//! the line buffer is reused, compiled policies are shared between lines that repeat their text
+//! ([`StreamReader`]), and a decision is written without building a JSON tree.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
@@ -11,6 +12,7 @@ use clap::Args;
 
 use super::{Exit, Format, error};
 use crate::eval::case::parse_case;
+use crate::eval::stream::StreamReader;
 use crate::eval::{self as core, Decision, render};
 
 #[derive(Debug, Args)]
@@ -23,6 +25,8 @@ Examples:
 A case is {\"request\": {...}, \"policies\": {...}}; see README \"Evaluating a single request\".
 With --jsonl every input line gets exactly one output line, in order: a bad line gets
 {\"error\": \"line N: ...\"} and a blank line {\"error\": \"empty line\"}. A case above 1 MiB is refused.
+A policy text that repeats from line to line is compiled once (the last 1,024 distinct texts
+are kept); the answers are those of evaluating each line alone.
 Exit codes: 0 evaluated (every line, with --jsonl), 64 bad input.")]
 pub struct EvalArgs {
     /// The case file; `-` or nothing reads standard input.
@@ -34,6 +38,10 @@ pub struct EvalArgs {
     /// With --jsonl: write the explanation with each decision.
     #[arg(long)]
     explain: bool,
+    /// With --jsonl: compile every policy of every line, as if each line were alone (the
+    /// answers are the same; for measuring what the policy cache saves).
+    #[arg(long)]
+    no_policy_cache: bool,
     /// Output format (single case only).
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
@@ -62,7 +70,7 @@ pub fn run(args: &EvalArgs) -> Exit {
             return Exit::Usage;
         }
     };
-    if args.jsonl { run_stream(reader, args.explain) } else { run_one(reader, args) }
+    if args.jsonl { run_stream(reader, args.explain, !args.no_policy_cache) } else { run_one(reader, args) }
 }
 
 fn run_one(mut reader: Box<dyn Read>, args: &EvalArgs) -> Exit {
@@ -105,13 +113,15 @@ fn decision_name(d: Decision) -> &'static str {
     }
 }
 
-fn run_stream(reader: Box<dyn Read>, explain: bool) -> Exit {
+fn run_stream(reader: Box<dyn Read>, explain: bool, cache: bool) -> Exit {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let mut line = String::new();
     let mut line_no = 0usize;
     let mut all_ok = true;
+    // Policies repeat from line to line: each distinct text is compiled once (bounded cache).
+    let mut cases = StreamReader::default();
     loop {
         line.clear();
         match reader.read_line(&mut line) {
@@ -125,7 +135,11 @@ fn run_stream(reader: Box<dyn Read>, explain: bool) -> Exit {
         line_no += 1;
         // Every input line gets exactly one output line, a blank one included: skipping it
         // would pair every later answer with the wrong input.
-        let parsed = if line.trim().is_empty() { None } else { Some(parse_case(&line)) };
+        let parsed = if line.trim().is_empty() {
+            None
+        } else {
+            Some(if cache { cases.parse(&line) } else { parse_case(&line) })
+        };
         let written = match parsed {
             None => {
                 all_ok = false;

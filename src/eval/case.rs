@@ -5,6 +5,7 @@
 //! and position in the case file.
 
 use std::fmt;
+use std::sync::Arc;
 
 use super::decision::{Decision, Layer, NamedPolicy, PolicySet};
 use super::request::{Caller, Context, ContextValue, Request};
@@ -24,20 +25,25 @@ pub enum CaseError {
     TooLarge { size: usize, limit: usize },
 }
 
-/// SCP or RCP levels, root first; each level is a list of named policies.
-pub type Levels = Vec<Vec<(String, Policy)>>;
+/// A compiled policy and the name it has in explanations (`identity[0]`, `resource`, `scp[1][0]`).
+/// Shared: in a stream the same compiled policy serves every line that repeats its text
+/// (see [`super::stream`]).
+pub type Named = (String, Arc<Policy>);
 
-/// A parsed case. Policies are owned here; [`EvalCase::policy_set`] lends them to the evaluator.
+/// SCP or RCP levels, root first; each level is a list of named policies.
+pub type Levels = Vec<Vec<Named>>;
+
+/// A parsed case. Policies are held here; [`EvalCase::policy_set`] lends them to the evaluator.
 #[derive(Debug, Clone)]
 pub struct EvalCase {
     pub name: Option<String>,
     pub description: Option<String>,
     pub request: Request,
-    pub identity: Vec<(String, Policy)>,
-    pub resource: Option<(String, Policy)>,
-    pub vpce: Vec<(String, Policy)>,
-    pub boundary: Option<Vec<(String, Policy)>>,
-    pub session: Option<(String, Policy)>,
+    pub identity: Vec<Named>,
+    pub resource: Option<Named>,
+    pub vpce: Vec<Named>,
+    pub boundary: Option<Vec<Named>>,
+    pub session: Option<Named>,
     pub scp: Option<Levels>,
     pub rcp: Option<Levels>,
 }
@@ -72,13 +78,13 @@ impl fmt::Display for Expected {
     }
 }
 
-fn named(list: &[(String, Policy)]) -> Vec<NamedPolicy<'_>> {
+fn named(list: &[Named]) -> Vec<NamedPolicy<'_>> {
     list.iter().map(|(name, policy)| NamedPolicy { name, policy }).collect()
 }
 
 impl EvalCase {
     pub fn policy_set(&self) -> PolicySet<'_> {
-        fn one(p: &Option<(String, Policy)>) -> Option<NamedPolicy<'_>> {
+        fn one(p: &Option<Named>) -> Option<NamedPolicy<'_>> {
             p.as_ref().map(|(name, policy)| NamedPolicy { name, policy })
         }
         PolicySet {
@@ -105,9 +111,9 @@ pub fn parse_case(text: &str) -> Result<EvalCase, CaseError> {
     case_from_json(&doc)
 }
 
-const CASE_FIELDS: &[&str] = &["name", "description", "request", "policies", "expected"];
+pub(super) const CASE_FIELDS: &[&str] = &["name", "description", "request", "policies", "expected"];
 const REQUEST_FIELDS: &[&str] = &["principal", "action", "resource", "resource_account", "context"];
-const POLICY_FIELDS: &[&str] = &["identity", "resource", "vpce", "boundary", "session", "scp", "rcp"];
+pub(super) const POLICY_FIELDS: &[&str] = &["identity", "resource", "vpce", "boundary", "session", "scp", "rcp"];
 const EXPECTED_FIELDS: &[&str] = &["decision", "deciding_layer", "deciding_statement", "error"];
 
 fn field_error(path: &str, pos: Pos, message: impl Into<String>) -> CaseError {
@@ -137,7 +143,7 @@ fn get<'j>(members: &'j [Member], key: &str) -> Option<&'j Json> {
     members.iter().find(|m| m.key == key).map(|m| &m.value).filter(|v| v.kind != JsonKind::Null)
 }
 
-fn string<'j>(value: &'j Json, path: &str) -> Result<&'j str, CaseError> {
+pub(super) fn string<'j>(value: &'j Json, path: &str) -> Result<&'j str, CaseError> {
     match &value.kind {
         JsonKind::String(s) => Ok(s),
         _ => Err(field_error(path, value.pos, format!("must be a string, found {}", value.type_name()))),
@@ -171,11 +177,13 @@ pub fn case_from_json(doc: &Json) -> Result<EvalCase, CaseError> {
     };
     let Some(policies) = get(top, "policies") else { return Ok(case) };
     let p = object(policies, "policies", POLICY_FIELDS)?;
-    let list = |key: &str, kind: PolicyKind| -> Result<Option<Vec<(String, Policy)>>, CaseError> {
+    let list = |key: &str, kind: PolicyKind| -> Result<Option<Vec<Named>>, CaseError> {
         get(p, key).map(|v| policy_list(v, &format!("policies.{key}"), kind, key)).transpose()
     };
-    let single = |key: &str, kind: PolicyKind| -> Result<Option<(String, Policy)>, CaseError> {
-        get(p, key).map(|v| policy(v, &format!("policies.{key}"), kind).map(|pol| (key.to_string(), pol))).transpose()
+    let single = |key: &str, kind: PolicyKind| -> Result<Option<Named>, CaseError> {
+        get(p, key)
+            .map(|v| policy(v, &format!("policies.{key}"), kind).map(|pol| (key.to_string(), Arc::new(pol))))
+            .transpose()
     };
     let levels = |key: &str, kind: PolicyKind| -> Result<Option<Levels>, CaseError> {
         let Some(v) = get(p, key) else { return Ok(None) };
@@ -204,7 +212,7 @@ pub fn case_from_json(doc: &Json) -> Result<EvalCase, CaseError> {
     Ok(case)
 }
 
-fn request(value: &Json) -> Result<Request, CaseError> {
+pub(super) fn request(value: &Json) -> Result<Request, CaseError> {
     let r = object(value, "request", REQUEST_FIELDS)?;
     let principal = required(r, "principal", "request", value.pos)?;
     let caller = Caller::parse(string(principal, "request.principal")?)
@@ -269,7 +277,7 @@ fn request(value: &Json) -> Result<Request, CaseError> {
 }
 
 /// A policy given as a JSON object, or as a string holding policy text (as AWS APIs return it).
-fn policy(value: &Json, path: &str, kind: PolicyKind) -> Result<Policy, CaseError> {
+pub(super) fn policy(value: &Json, path: &str, kind: PolicyKind) -> Result<Policy, CaseError> {
     let result = match &value.kind {
         JsonKind::String(text) => crate::policy::parse_policy(text, kind),
         _ => policy_from_json(value, kind),
@@ -277,14 +285,14 @@ fn policy(value: &Json, path: &str, kind: PolicyKind) -> Result<Policy, CaseErro
     result.map_err(|source| CaseError::Policy { path: path.to_string(), source })
 }
 
-fn policy_list(value: &Json, path: &str, kind: PolicyKind, name: &str) -> Result<Vec<(String, Policy)>, CaseError> {
+fn policy_list(value: &Json, path: &str, kind: PolicyKind, name: &str) -> Result<Vec<Named>, CaseError> {
     let JsonKind::Array(items) = &value.kind else {
         return Err(field_error(path, value.pos, format!("must be an array of policies, found {}", value.type_name())));
     };
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| policy(item, &format!("{path}[{i}]"), kind).map(|p| (format!("{name}[{i}]"), p)))
+        .map(|(i, item)| policy(item, &format!("{path}[{i}]"), kind).map(|p| (format!("{name}[{i}]"), Arc::new(p))))
         .collect()
 }
 

@@ -12,6 +12,7 @@ pub mod principal;
 pub mod render;
 pub mod request;
 pub mod statement;
+pub mod stream;
 pub mod tri;
 pub mod wildcard;
 

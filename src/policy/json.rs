@@ -80,7 +80,7 @@ impl fmt::Display for SyntaxError {
 
 /// Nesting deeper than this is refused: policies nest five levels, and the limit keeps a hostile
 /// document from exhausting the stack.
-const MAX_DEPTH: usize = 64;
+pub const MAX_DEPTH: usize = 64;
 /// After this many problems the rest of the document is not worth reading.
 const MAX_ERRORS: usize = 8;
 
