@@ -14,6 +14,12 @@ const { runSimulation } = await import(pathToFileURL(modulePath).href);
 const named = (prefix, list) => (list ?? []).map((policy, i) => ({ name: `${prefix}${i}`, policy }));
 const levels = (prefix, list) =>
   (list ?? []).map((level, i) => ({ orgIdentifier: `${prefix}${i}`, policies: named(`${prefix}${i}-`, level) }));
+// iam-simulate attaches AWS's managed RCPFullAWSAccess itself and refuses customer RCP statements
+// that Allow or use `Action: "*"`, so the stream's copy of that statement is left out for it.
+const withoutFullAccess = (policy) => {
+  const statements = [].concat(policy.Statement ?? []).filter((s) => s.Sid !== 'RCPFullAWSAccess');
+  return { ...policy, Statement: statements };
+};
 const names = { Allowed: 'Allow', ImplicitlyDenied: 'ImplicitDeny', ExplicitlyDenied: 'ExplicitDeny' };
 
 const out = [];
@@ -29,7 +35,7 @@ for await (const line of lines) {
     },
     identityPolicies: named('identity', policies.identity),
     serviceControlPolicies: levels('scp', policies.scp),
-    resourceControlPolicies: levels('rcp', policies.rcp),
+    resourceControlPolicies: levels('rcp', (policies.rcp ?? []).map((level) => level.map(withoutFullAccess))),
     resourcePolicy: policies.resource ?? undefined,
     vpcEndpointPolicies: named('vpce', policies.vpce),
   };
