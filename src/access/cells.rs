@@ -181,10 +181,34 @@ impl<'a> PathCells<'a> {
     /// those can change the answer. A statement whose principal, action or resource does not
     /// match never looks at its conditions (IAM: "Policy evaluation logic").
     fn relevant(&self, caller: usize, action: usize, key: usize) -> Vec<bool> {
-        let mut out = vec![false; self.free.len()];
-        let (Some(class), Some(action_name)) = (self.callers.get(caller), self.action_name(action)) else { return out };
         let bucket_level = action >= self.object_actions.len();
-        let key_text = if bucket_level { "" } else { self.keys(caller).get(key).map_or("", |k| k.rep.as_str()) };
+        let admitted = self.admitted(caller, bucket_level, key);
+        let hits = self.action_name(action).map(|a| self.action_hits(caller, a)).unwrap_or_default();
+        self.relevant_of(caller, &admitted, &hits)
+    }
+
+    /// Combines [`PathCells::admitted`] and [`PathCells::action_hits`] into the free keys tested.
+    fn relevant_of(&self, caller: usize, admitted: &[bool], hits: &[bool]) -> Vec<bool> {
+        let mut out = vec![false; self.free.len()];
+        let statements = self.caller_keys.get(caller).map_or(&[][..], |k| k.statements.as_slice());
+        for ((stmt, _), _) in statements.iter().zip(admitted).zip(hits).filter(|((_, a), h)| **a && **h) {
+            for c in &stmt.conditions {
+                if let Some(slot) =
+                    self.free.iter().position(|f| f.key_lower == c.key_lower).and_then(|i| out.get_mut(i))
+                {
+                    *slot = true;
+                }
+            }
+        }
+        out
+    }
+
+    /// Per statement of the caller: whether its principal may name the caller and its resource
+    /// may match the key (object actions) or the bucket or MRAP (bucket actions). Neither depends
+    /// on the action, so [`PathCells::cells`] computes it once per key, not once per action.
+    fn admitted(&self, caller: usize, bucket_level: bool, key: usize) -> Vec<bool> {
+        let statements = self.caller_keys.get(caller).map_or(&[][..], |k| k.statements.as_slice());
+        let Some(class) = self.callers.get(caller) else { return vec![false; statements.len()] };
         let resources: Vec<String> = if bucket_level {
             let mut r = vec![format!("arn:{}:s3:::{}", self.partition, self.bucket.name)];
             if self.door.through_mrap() {
@@ -192,37 +216,34 @@ impl<'a> PathCells<'a> {
             }
             r
         } else {
+            let key_text = self.keys(caller).get(key).map_or("", |k| k.rep.as_str());
             self.key_prefixes.iter().map(|p| format!("{p}{key_text}")).collect()
         };
+        let action =
+            if bucket_level { dims::BUCKET_ACTIONS } else { dims::OBJECT_ACTIONS }.first().copied().unwrap_or("");
         let requests: Vec<crate::eval::Request> = resources
             .iter()
-            .map(|r| crate::eval::Request::new(class.caller.clone(), action_name, r, None, crate::eval::Context::new()))
+            .map(|r| crate::eval::Request::new(class.caller.clone(), action, r, None, crate::eval::Context::new()))
             .collect();
+        statements
+            .iter()
+            .map(|stmt| {
+                !requests.is_empty()
+                    && !requests.iter().all(|r| crate::eval::statement::resource_matches(stmt, r).is_no())
+                    && stmt.principal.as_ref().is_none_or(|clause| {
+                        clause.negated
+                            || crate::eval::principal::matches(clause, &class.caller, false, stmt.effect).is_some()
+                    })
+            })
+            .collect()
+    }
+
+    /// Per statement of the caller: whether its `Action`/`NotAction` matches `action`.
+    fn action_hits(&self, caller: usize, action: &str) -> Vec<bool> {
         let statements = self.caller_keys.get(caller).map_or(&[][..], |k| k.statements.as_slice());
-        for stmt in statements {
-            let Some(first) = requests.first() else { break };
-            if !crate::eval::statement::action_matches(stmt, first) {
-                continue;
-            }
-            if requests.iter().all(|r| crate::eval::statement::resource_matches(stmt, r).is_no()) {
-                continue;
-            }
-            if let Some(clause) = &stmt.principal {
-                if !clause.negated
-                    && crate::eval::principal::matches(clause, &class.caller, false, stmt.effect).is_none()
-                {
-                    continue;
-                }
-            }
-            for c in &stmt.conditions {
-                if let Some(i) = self.free.iter().position(|f| f.key_lower == c.key_lower) {
-                    if let Some(slot) = out.get_mut(i) {
-                        *slot = true;
-                    }
-                }
-            }
-        }
-        out
+        let Some(class) = self.callers.get(caller) else { return vec![false; statements.len()] };
+        let probe = crate::eval::Request::new(class.caller.clone(), action, "", None, crate::eval::Context::new());
+        statements.iter().map(|stmt| crate::eval::statement::action_matches(stmt, &probe)).collect()
     }
 
     fn action_name(&self, action: usize) -> Option<&str> {
@@ -239,40 +260,58 @@ impl<'a> PathCells<'a> {
     pub fn cells(&self) -> Vec<Cell> {
         let mut out = Vec::new();
         let n_object = self.object_actions.len();
+        let n_actions = n_object + self.bucket_actions.len();
         for caller in 0..self.callers.len() {
             let anonymous = self.callers.get(caller).is_some_and(|c| c.kind == CallerKind::Anonymous);
-            for action in 0..n_object + self.bucket_actions.len() {
-                let keys = if action < n_object { self.keys(caller).len() } else { 1 };
-                for key in 0..keys {
-                    let relevant = self.relevant(caller, action, key);
-                    let mut combos: Vec<Vec<Option<usize>>> = vec![Vec::new()];
-                    for (f, r) in self.free.iter().zip(&relevant) {
-                        let choices: Vec<Option<usize>> = if !r {
-                            vec![None]
-                        } else if anonymous && principal_key(&f.key_lower) {
-                            // Anonymous callers carry no principal keys.
-                            vec![f.classes.iter().position(|c| c.rep == DimValue::Absent)]
-                        } else {
-                            (0..f.classes.len()).map(Some).collect()
-                        };
-                        combos = combos
-                            .into_iter()
-                            .flat_map(|c| {
-                                choices.iter().map(move |x| {
-                                    let mut n = c.clone();
-                                    n.push(*x);
-                                    n
-                                })
-                            })
-                            .collect();
+            let hits: Vec<Vec<bool>> = (0..n_actions)
+                .map(|a| self.action_name(a).map(|name| self.action_hits(caller, name)).unwrap_or_default())
+                .collect();
+            let bucket_admitted = self.admitted(caller, true, 0);
+            for key in 0..self.keys(caller).len().max(1) {
+                let object_admitted = self.admitted(caller, false, key);
+                for (action, hits) in hits.iter().enumerate() {
+                    let object = action < n_object;
+                    // Bucket actions have one key class (the bucket itself): they are visited with key 0.
+                    if (object && key >= self.keys(caller).len()) || (!object && key > 0) {
+                        continue;
                     }
-                    for free in combos {
+                    let admitted = if object { &object_admitted } else { &bucket_admitted };
+                    let relevant = self.relevant_of(caller, admitted, hits);
+                    for free in self.free_combinations(&relevant, anonymous) {
                         out.push(Cell { caller, action, key, free });
                     }
                 }
             }
         }
+        // The order is callers × action classes × key classes, as documented.
+        out.sort_by_key(|c| (c.caller, c.action, c.key));
         out
+    }
+
+    /// Every combination of the classes of the relevant free keys (irrelevant ones are `None`).
+    fn free_combinations(&self, relevant: &[bool], anonymous: bool) -> Vec<Vec<Option<usize>>> {
+        let mut combos: Vec<Vec<Option<usize>>> = vec![Vec::new()];
+        for (f, r) in self.free.iter().zip(relevant) {
+            let choices: Vec<Option<usize>> = if !r {
+                vec![None]
+            } else if anonymous && principal_key(&f.key_lower) {
+                // Anonymous callers carry no principal keys.
+                vec![f.classes.iter().position(|c| c.rep == DimValue::Absent)]
+            } else {
+                (0..f.classes.len()).map(Some).collect()
+            };
+            combos = combos
+                .into_iter()
+                .flat_map(|c| {
+                    choices.iter().map(move |x| {
+                        let mut n = c.clone();
+                        n.push(*x);
+                        n
+                    })
+                })
+                .collect();
+        }
+        combos
     }
 
     /// The representative request of a cell.
