@@ -13,11 +13,13 @@ scripts/install-chromium.sh  # headless Chromium for the status-page tests (test
 echo "== format"
 cargo fmt --all -- --check
 
-echo "== core without the AWS feature (the evaluation core must not need it)"
+echo "== the core alone: no runtime, no AWS SDK (features \`runtime\` and \`aws\` off)"
+scripts/check-core-deps.sh
 cargo test --locked --no-default-features --lib
 
-echo "== lints"
+echo "== lints (default features, and the core alone: code under \`#[cfg(feature)]\` rots unseen)"
 cargo clippy --locked --all-targets -- -D warnings
+cargo clippy --locked --no-default-features --all-targets -- -D warnings
 
 echo "== all tests"
 cargo test --locked --all-targets

@@ -3,17 +3,25 @@
 //!
 //! Data flows one way: config → source → snapshot → audit (pure core) → report → drift/history
 //! → export. The core (`policy`, `eval`) does no I/O.
+//!
+//! Cargo features (both on by default): `runtime` is the daemon (`daemon`, `export`, `history`:
+//! tokio, axum, SQLite, Prometheus, the Alertmanager client); `aws` is the live AWS source
+//! (`source::aws`, the SDK). Without them the crate is the core and the one-shot commands on
+//! snapshot directories, and its dependency tree holds none of those crates.
 
 pub mod access;
 pub mod audit;
 pub mod baseline;
 pub mod cli;
 pub mod config;
+#[cfg(feature = "runtime")]
 pub mod daemon;
 pub mod drift;
 pub mod eval;
 pub mod events;
+#[cfg(feature = "runtime")]
 pub mod export;
+#[cfg(feature = "runtime")]
 pub mod history;
 pub mod path;
 pub mod policy;

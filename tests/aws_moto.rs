@@ -11,7 +11,7 @@
 //! active (what the seed's routes say anyway) with a `routes-unreadable` finding. Without moto
 //! the test fails in CI (`CI` set) and prints a skip notice elsewhere; scripts/test.sh installs it.
 
-#![cfg(feature = "aws")]
+#![cfg(all(feature = "aws", feature = "runtime"))]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

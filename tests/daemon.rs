@@ -8,6 +8,8 @@
     clippy::indexing_slicing,
     reason = "tests fail by panicking"
 )]
+// It runs the daemon (`mrap-auditor run`).
+#![cfg(feature = "runtime")]
 
 mod support;
 

@@ -6,6 +6,8 @@
 //! the tests rather than skipping them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, reason = "tests")]
+// It runs the daemon (`mrap-auditor run`).
+#![cfg(feature = "runtime")]
 
 mod support;
 

@@ -9,7 +9,7 @@ use crate::audit::{AuditOptions, missing_references};
 use crate::config::{self, Config, SourceConfig};
 use crate::report::{Report, Status};
 use crate::snapshot::Snapshot;
-use crate::source::{Source, SourceSetupError};
+use crate::source::{Source, SourceSetupError, dir};
 
 /// Default configuration path (DESIGN §6).
 pub const DEFAULT_CONFIG: &str = "config/mrap-auditor.toml";
@@ -46,24 +46,24 @@ pub struct Captured {
 /// Captures from the configured source (or the snapshot directory `dir_override` instead) and,
 /// for a snapshot directory, checks that what the expectations name is in it.
 pub fn read_snapshot(config: &Config, dir_override: Option<&Path>) -> Result<Captured, Exit> {
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            error(format_args!("cannot start the I/O runtime: {e}"));
-            return Err(Exit::Unknown);
-        }
+    let directory = match (dir_override, &config.source) {
+        (Some(dir), _) => Some(dir.to_path_buf()),
+        (None, SourceConfig::Snapshot { path }) => Some(path.clone()),
+        (None, SourceConfig::Aws) => None,
     };
-    let captured = runtime.block_on(async {
-        let source = Source::from_config(config, dir_override.map(Path::to_path_buf)).await?;
-        let snapshot = source.capture().await?;
-        Ok::<_, SourceSetupError>(Captured { snapshot, label: source.label(), location: source.location() })
-    });
+    let captured = match &directory {
+        // A one-shot read of a few local files: no async runtime to start.
+        Some(dir) => dir::read(dir).map_err(SourceSetupError::from).map(|snapshot| {
+            let source = Source::Dir(dir.clone());
+            Captured { snapshot, label: source.label(), location: source.location() }
+        }),
+        None => capture_live(config),
+    };
     let captured = captured.map_err(|e| {
         error(format_args!("{}: {e}", config.file.display()));
         Exit::Usage
     })?;
-    let from_directory = dir_override.is_some() || matches!(config.source, SourceConfig::Snapshot { .. });
-    if from_directory {
+    if directory.is_some() {
         let missing = missing_references(config, &captured.snapshot);
         if !missing.is_empty() {
             for e in &missing {
@@ -73,6 +73,25 @@ pub fn read_snapshot(config: &Config, dir_override: Option<&Path>) -> Result<Cap
         }
     }
     Ok(captured)
+}
+
+/// One capture of live AWS, on a runtime of its own (the SDK is async).
+#[cfg(feature = "aws")]
+fn capture_live(config: &Config) -> Result<Captured, SourceSetupError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| SourceSetupError::Unavailable(format!("cannot start the I/O runtime: {e}")))?;
+    runtime.block_on(async {
+        let source = Source::live(config).await?;
+        let snapshot = source.capture().await?;
+        Ok(Captured { snapshot, label: source.label(), location: source.location() })
+    })
+}
+
+#[cfg(not(feature = "aws"))]
+fn capture_live(_config: &Config) -> Result<Captured, SourceSetupError> {
+    Err(SourceSetupError::no_live_source())
 }
 
 pub fn audit_options(at: Option<DateTime<Utc>>, captured: &Captured) -> AuditOptions {

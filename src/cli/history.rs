@@ -1,16 +1,13 @@
-//! `mrap-auditor history`: what changed and since when, from the daemon's state database.
+//! `mrap-auditor history`: what changed and since when, from the daemon's state database
+//! (feature `runtime`, which has the SQLite reader; a build without it says so).
 
-use std::fmt::Write as _;
-use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use chrono::Utc;
 use clap::Args;
 
-use super::common::{self, DEFAULT_CONFIG};
-use super::{Exit, Format, error};
-use crate::history::History;
+use super::common::DEFAULT_CONFIG;
+use super::{Exit, Format};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -43,7 +40,23 @@ pub struct HistoryArgs {
     pub format: Format,
 }
 
+/// Without the `runtime` feature there is no history database to read.
+#[cfg(not(feature = "runtime"))]
+pub fn run(_args: &HistoryArgs) -> Exit {
+    super::not_built("history", "runtime")
+}
+
+#[cfg(feature = "runtime")]
 pub fn run(args: &HistoryArgs) -> Exit {
+    use std::fmt::Write as _;
+    use std::io::Write;
+
+    use chrono::Utc;
+
+    use super::common;
+    use super::error;
+    use crate::history::History;
+
     let config = match common::load_config(&args.config) {
         Ok(c) => c,
         Err(e) => return e,

@@ -79,7 +79,8 @@ pub enum Format {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the daemon: audit every interval, serve metrics and the report, push alerts.
+    /// Run the daemon: audit every interval, serve metrics and the report, push alerts (feature
+    /// `runtime`).
     Run(run::RunArgs),
     /// Who can reach each bucket of each MRAP, by which door, without being asked (the access map).
     Access(access::AccessArgs),
@@ -91,9 +92,9 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Evaluate one generic IAM request against its policies (DESIGN §7).
     Eval(eval::EvalArgs),
-    /// Show what changed and since when, from the daemon's history.
+    /// Show what changed and since when, from the daemon's history (feature `runtime`).
     History(history::HistoryArgs),
-    /// Capture live AWS into a snapshot directory (DESIGN §4).
+    /// Capture live AWS into a snapshot directory (DESIGN §4; feature `aws`).
     Snapshot(snapshot::SnapshotArgs),
 }
 
@@ -121,6 +122,9 @@ pub fn main() -> ExitCode {
     exit.into()
 }
 
+/// Logs on stderr through tracing-subscriber (features `runtime` or `aws`, whose daemon and
+/// live capture log as they go).
+#[cfg(any(feature = "runtime", feature = "aws"))]
 fn init_logging(format: LogFormat, level: &str) {
     let filter =
         tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -133,6 +137,22 @@ fn init_logging(format: LogFormat, level: &str) {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
     };
+}
+
+/// The core alone logs nothing: what a one-shot command has to say is in its output and exit
+/// code (a failed read recorded in a snapshot is an `unreadable-input` finding), so it needs no
+/// subscriber.
+#[cfg(not(any(feature = "runtime", feature = "aws")))]
+fn init_logging(_format: LogFormat, _level: &str) {}
+
+/// A command this build was made without: said plainly, exit 64 like any other unusable request.
+#[cfg(not(all(feature = "runtime", feature = "aws")))]
+pub(crate) fn not_built(command: &str, feature: &str) -> Exit {
+    error(format_args!(
+        "`{command}` is not in this build: it needs the `{feature}` cargo feature (on by default; \
+         build without `--no-default-features`)"
+    ));
+    Exit::Usage
 }
 
 /// Prints a user-facing error on stderr: one line, `error: ...`.

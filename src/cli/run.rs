@@ -1,12 +1,17 @@
-//! `mrap-auditor run`: the daemon, with SIGTERM/SIGINT for shutdown and SIGHUP for reload.
+//! `mrap-auditor run`: the daemon, with SIGTERM/SIGINT for shutdown and SIGHUP for reload
+//! (feature `runtime`; a build without it says so).
 
 use std::path::PathBuf;
 
 use clap::Args;
+#[cfg(feature = "runtime")]
 use tracing::error;
 
-use super::common::{self, DEFAULT_CONFIG};
-use super::{Exit, error as print_error};
+use super::Exit;
+use super::common::DEFAULT_CONFIG;
+#[cfg(feature = "runtime")]
+use super::{common, error as print_error};
+#[cfg(feature = "runtime")]
 use crate::daemon;
 
 #[derive(Debug, Args)]
@@ -39,6 +44,13 @@ pub struct RunArgs {
     pub config: PathBuf,
 }
 
+/// Without the `runtime` feature there is no daemon.
+#[cfg(not(feature = "runtime"))]
+pub fn run(_args: &RunArgs) -> Exit {
+    super::not_built("run", "runtime")
+}
+
+#[cfg(feature = "runtime")]
 pub fn run(args: &RunArgs) -> Exit {
     let config = match common::load_config(&args.config) {
         Ok(c) => c,
@@ -79,11 +91,13 @@ pub fn run(args: &RunArgs) -> Exit {
 }
 
 /// SIGHUP as a stream, and SIGTERM/SIGINT as one future.
+#[cfg(feature = "runtime")]
 struct Signals {
     hangup: tokio::signal::unix::Signal,
     shutdown: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>,
 }
 
+#[cfg(feature = "runtime")]
 impl Signals {
     fn new() -> std::io::Result<Signals> {
         use tokio::signal::unix::{SignalKind, signal};

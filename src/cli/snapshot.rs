@@ -1,15 +1,23 @@
 //! `mrap-auditor snapshot`: capture live AWS into a snapshot directory (DESIGN §4), to audit,
 //! diff or attach to an incident offline. It uses the configuration's `[aws]` section whatever
-//! `[source] kind` says; the directory is written whole or not at all.
+//! `[source] kind` says; the directory is written whole or not at all. Feature `aws`; a build
+//! without it says so.
 
+#[cfg(feature = "aws")]
 use std::fs;
-use std::path::{Path, PathBuf};
+#[cfg(feature = "aws")]
+use std::path::Path;
+use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{self, DEFAULT_CONFIG};
-use super::{Exit, error};
+use super::Exit;
+use super::common::DEFAULT_CONFIG;
+#[cfg(feature = "aws")]
+use super::{common, error};
+#[cfg(feature = "aws")]
 use crate::snapshot::Snapshot;
+#[cfg(feature = "aws")]
 use crate::source::{Source, dir};
 
 #[derive(Debug, Args)]
@@ -35,6 +43,13 @@ pub struct SnapshotArgs {
     pub out: PathBuf,
 }
 
+/// Without the `aws` feature there is nothing live to capture.
+#[cfg(not(feature = "aws"))]
+pub fn run(_args: &SnapshotArgs) -> Exit {
+    super::not_built("snapshot", "aws")
+}
+
+#[cfg(feature = "aws")]
 pub fn run(args: &SnapshotArgs) -> Exit {
     let config = match common::load_config(&args.config) {
         Ok(c) => c,
@@ -72,6 +87,7 @@ pub fn run(args: &SnapshotArgs) -> Exit {
 
 /// OUT must be new or empty: files of an older capture left beside a new one would mix two
 /// points in time into one snapshot.
+#[cfg(feature = "aws")]
 fn check_out(out: &Path) -> Result<(), String> {
     match fs::read_dir(out) {
         Ok(mut entries) => match entries.next() {
@@ -85,6 +101,7 @@ fn check_out(out: &Path) -> Result<(), String> {
 
 /// Writes into a sibling temporary directory, then renames it: a capture interrupted half-way
 /// never leaves a directory that looks complete.
+#[cfg(feature = "aws")]
 fn write_whole(snapshot: &Snapshot, out: &Path) -> Result<(), String> {
     let name = out.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "snapshot".into());
     let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -103,6 +120,7 @@ fn write_whole(snapshot: &Snapshot, out: &Path) -> Result<(), String> {
     written
 }
 
+#[cfg(feature = "aws")]
 fn summary(snapshot: &Snapshot, out: &Path) {
     let mraps = snapshot.mraps.value().map_or(0, Vec::len);
     let endpoints: usize = snapshot.endpoints.values().filter_map(|c| c.value()).map(Vec::len).sum();
@@ -124,7 +142,7 @@ fn summary(snapshot: &Snapshot, out: &Path) {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "aws"))]
 mod tests {
     use super::*;
 

@@ -3,13 +3,14 @@
 //! next poll, and knows who made it.
 //!
 //! `envelope` parses a message, `mapping` says which reads it calls for, `pending` watches a
-//! Proposed MRAP policy until AWS applies it — all pure. `queue` (feature `aws`) long-polls SQS.
+//! Proposed MRAP policy until AWS applies it — all pure. `queue` (features `runtime` and `aws`)
+//! long-polls SQS.
 //! The daemon ties them to its cycle loop; the full poll every `interval` stays the ground truth.
 
 pub mod envelope;
 pub mod mapping;
 pub mod pending;
-#[cfg(feature = "aws")]
+#[cfg(all(feature = "runtime", feature = "aws"))]
 pub mod queue;
 
 pub use envelope::{Attribution, ChangeEvent, SEEN_BY_POLL};

@@ -2,10 +2,14 @@
 //! (`aws`, cargo feature `aws`). Both produce the same `Snapshot`, so the evaluation is identical
 //! whichever ran. A source only fails as a whole when it cannot start (no directory, no AWS
 //! configuration); every failed read inside a cycle is recorded in the snapshot instead.
+//!
+//! Capturing through [`Source`] is async (tokio, features `runtime` or `aws`); without either, the
+//! one-shot commands read a snapshot directory with [`dir::read`] directly.
 
 use std::path::PathBuf;
 
 use crate::config::{Config, SourceConfig};
+#[cfg(any(feature = "runtime", feature = "aws"))]
 use crate::snapshot::Snapshot;
 
 #[cfg(feature = "aws")]
@@ -22,6 +26,16 @@ pub enum SourceSetupError {
     Aws(#[from] aws::AwsSetupError),
     #[error("{0}")]
     Unavailable(String),
+}
+
+impl SourceSetupError {
+    /// What a build without the `aws` feature answers when asked for live AWS.
+    #[cfg(not(feature = "aws"))]
+    pub fn no_live_source() -> SourceSetupError {
+        SourceSetupError::Unavailable(
+            "this build has no live AWS source (it was built without the `aws` cargo feature)".to_string(),
+        )
+    }
 }
 
 /// The configured source of snapshots.
@@ -53,12 +67,11 @@ impl Source {
     /// Without the `aws` feature there is no live source.
     #[cfg(not(feature = "aws"))]
     pub async fn live(_config: &Config) -> Result<Source, SourceSetupError> {
-        Err(SourceSetupError::Unavailable(
-            "this build has no live AWS source (it was built without the `aws` cargo feature)".to_string(),
-        ))
+        Err(SourceSetupError::no_live_source())
     }
 
     /// Captures one snapshot.
+    #[cfg(any(feature = "runtime", feature = "aws"))]
     pub async fn capture(&self) -> Result<Snapshot, SourceSetupError> {
         match self {
             Source::Dir(path) => {
@@ -77,6 +90,7 @@ impl Source {
     /// Re-reads what a change event touched, on top of `previous` (the last complete snapshot),
     /// and says how many AWS calls that took. The live source reads only the `targets`; a
     /// snapshot directory is small and local, so it is read whole.
+    #[cfg(any(feature = "runtime", feature = "aws"))]
     pub async fn recapture(
         &self,
         previous: &Snapshot,
