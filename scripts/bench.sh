@@ -6,6 +6,7 @@
 #
 #   scripts/bench.sh                       # builds the release binary first
 #   MRAP_AUDITOR_BIN=path/to/bin scripts/bench.sh   # another binary (e.g. an older build)
+#   scripts/bench.sh eval                  # one part only: `check` or `eval`
 #
 # The criterion benchmarks of the library stay `cargo bench --bench eval|audit|daemon`.
 set -euo pipefail
@@ -20,4 +21,4 @@ echo "== machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 # The harness itself only writes files and spawns processes: its debug build (warm in target/
 # from `cargo test`) measures the release binary just as well, without a bench-profile build of
 # every dependency.
-cargo test --locked --bench process -- --bench
+cargo test --locked --bench process -- --bench "$@"

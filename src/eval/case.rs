@@ -112,7 +112,7 @@ pub fn parse_case(text: &str) -> Result<EvalCase, CaseError> {
 }
 
 pub(super) const CASE_FIELDS: &[&str] = &["name", "description", "request", "policies", "expected"];
-const REQUEST_FIELDS: &[&str] = &["principal", "action", "resource", "resource_account", "context"];
+pub(super) const REQUEST_FIELDS: &[&str] = &["principal", "action", "resource", "resource_account", "context"];
 pub(super) const POLICY_FIELDS: &[&str] = &["identity", "resource", "vpce", "boundary", "session", "scp", "rcp"];
 const EXPECTED_FIELDS: &[&str] = &["decision", "deciding_layer", "deciding_statement", "error"];
 
@@ -143,7 +143,7 @@ fn get<'j>(members: &'j [Member], key: &str) -> Option<&'j Json> {
     members.iter().find(|m| m.key == key).map(|m| &m.value).filter(|v| v.kind != JsonKind::Null)
 }
 
-pub(super) fn string<'j>(value: &'j Json, path: &str) -> Result<&'j str, CaseError> {
+fn string<'j>(value: &'j Json, path: &str) -> Result<&'j str, CaseError> {
     match &value.kind {
         JsonKind::String(s) => Ok(s),
         _ => Err(field_error(path, value.pos, format!("must be a string, found {}", value.type_name()))),
@@ -212,14 +212,19 @@ pub fn case_from_json(doc: &Json) -> Result<EvalCase, CaseError> {
     Ok(case)
 }
 
-pub(super) fn request(value: &Json) -> Result<Request, CaseError> {
+/// A request names one action: no wildcard, not empty.
+pub(super) fn is_one_action(action: &str) -> bool {
+    !action.is_empty() && !action.contains(['*', '?'])
+}
+
+fn request(value: &Json) -> Result<Request, CaseError> {
     let r = object(value, "request", REQUEST_FIELDS)?;
     let principal = required(r, "principal", "request", value.pos)?;
     let caller = Caller::parse(string(principal, "request.principal")?)
         .map_err(|e| field_error("request.principal", principal.pos, e.to_string()))?;
     let action_value = required(r, "action", "request", value.pos)?;
     let action = string(action_value, "request.action")?;
-    if action.is_empty() || action.contains(['*', '?']) {
+    if !is_one_action(action) {
         return Err(field_error(
             "request.action",
             action_value.pos,

@@ -200,6 +200,12 @@ impl Context {
         Context::default()
     }
 
+    /// An empty context with room for `keys` keys without growing (the stream reader's: a
+    /// request's context holds a handful).
+    pub fn with_capacity(keys: usize) -> Context {
+        Context { entries: HashMap::with_capacity(keys) }
+    }
+
     /// Sets a key; a later value for the same key (in any case) replaces the earlier one.
     pub fn insert(&mut self, key: &str, value: ContextValue) {
         self.entries.insert(key.to_lowercase(), (key.to_string(), value));
