@@ -553,6 +553,17 @@ fn statements_of<'a>(policy: &Known<Option<NamedPolicy<'a>>>) -> Vec<&'a Stateme
     }
 }
 
+/// The statements without repeats (equal by value), in the order of their first appearance.
+fn distinct<'a>(statements: Vec<&'a Statement>) -> Vec<&'a Statement> {
+    let mut out: Vec<&'a Statement> = Vec::with_capacity(statements.len());
+    for s in statements {
+        if !out.iter().any(|o| std::ptr::eq(*o, s) || *o == s) {
+            out.push(s);
+        }
+    }
+    out
+}
+
 /// Builds the cells of one path (without deciding them).
 fn make_path<'a>(
     world: &'a World<'_>,
@@ -587,6 +598,11 @@ fn make_path<'a>(
             statements.extend(p.policy.statements.iter());
         }
     }
+    // Many expectations name the same identity policy: its statements once, not once per
+    // expectation. Every use below (caller classes, key classes, free keys, relevance) asks which
+    // statements exist, never how often; with a thousand expectations the copies made the map
+    // cost seconds in `check`.
+    let statements = distinct(statements);
     let default_policies = CallerPolicies {
         identity: None,
         boundary: None,

@@ -109,7 +109,7 @@ fn run(
                             if cancel.load(Ordering::Relaxed) {
                                 return None;
                             }
-                            let (report, _, findings) = evaluate(shared, config, exp, options);
+                            let (report, _, findings) = evaluate_with(shared, config, exp, options, Detail::Report);
                             Some((report, findings))
                         })
                         .collect::<Vec<_>>()
@@ -167,12 +167,34 @@ pub(crate) fn caller_policies<'c>(config: &'c Config, exp: &'c Expectation) -> C
     }
 }
 
+/// How much of each bucket's explanation [`evaluate_with`] builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Detail {
+    /// Everything `explain` prints: the traces under the Established and the Proposed policy.
+    Full,
+    /// What the report carries: the Established trace (its reason, deciding statement and
+    /// malformed request values are in the report), and under the Proposed policy only the
+    /// decision (`proposed_decision`). Tracing the Proposed policy too was a third of the
+    /// audit's work in `check`, for text nothing prints.
+    Report,
+}
+
 /// Evaluates one expectation: its report line, every bucket's explanation, and its findings.
 pub fn evaluate(
     world: &World<'_>,
     config: &Config,
     exp: &Expectation,
     options: &AuditOptions,
+) -> (ExpectationReport, Vec<BucketOutcome>, Vec<Finding>) {
+    evaluate_with(world, config, exp, options, Detail::Full)
+}
+
+fn evaluate_with(
+    world: &World<'_>,
+    config: &Config,
+    exp: &Expectation,
+    options: &AuditOptions,
+    detail: Detail,
 ) -> (ExpectationReport, Vec<BucketOutcome>, Vec<Finding>) {
     if let Some(bucket) = &exp.bucket {
         return direct::evaluate_direct(world, config, exp, bucket, options);
@@ -386,8 +408,13 @@ pub fn evaluate(
             bpa: bpa_of(snapshot.bucket_bpa.get(&region.bucket)),
             account_bpa: bpa_of(snapshot.account_bpa.get(bucket_account)),
         };
-        let (decision, proposed_decision) =
-            path::decide(&request, &network, &mrap_facts, &bucket, &caller, proposed.as_ref());
+        let (decision, proposed_decision) = match (detail, proposed.as_ref()) {
+            (Detail::Report, Some(p)) => (
+                path::decide(&request, &network, &mrap_facts, &bucket, &caller, None).0,
+                path::decide_untraced(&request, &network, &mrap_facts, &bucket, &caller, Some(p)).1,
+            ),
+            _ => path::decide(&request, &network, &mrap_facts, &bucket, &caller, proposed.as_ref()),
+        };
         for (statement, c) in malformed_values(&decision) {
             findings.push(finding(
                 Severity::Error,

@@ -3,7 +3,8 @@
 //! config file's directory), whose policy files are read and parsed, and whose every value is
 //! checked. Each error names the file, the line and the key.
 
-use std::collections::{BTreeMap, HashSet};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::net::SocketAddr;
 use std::ops::Range;
@@ -190,6 +191,7 @@ pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         line_starts: line_starts(text),
         file: path,
         dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        policy_files: RefCell::new(HashMap::new()),
     };
     let raw: RawConfig = toml::from_str(text).map_err(|e| ConfigError {
         file: path.to_path_buf(),
@@ -211,6 +213,10 @@ struct Ctx<'a> {
     line_starts: Vec<usize>,
     file: &'a Path,
     dir: PathBuf,
+    /// Policy files already read and parsed, by path and kind: a thousand expectations usually
+    /// name a handful of identity policies, and reading and parsing each once per expectation
+    /// was a tenth of `check`'s time. Only successes are kept: an error stops the load anyway.
+    policy_files: RefCell<HashMap<(PathBuf, PolicyKind), PolicyFile>>,
 }
 
 impl Ctx<'_> {
@@ -247,6 +253,22 @@ impl Ctx<'_> {
 
     fn policy_file(&self, value: &Spanned<String>, key: &str, kind: PolicyKind) -> Result<PolicyFile, ConfigError> {
         let path = self.path(value.get_ref());
+        let cache_key = (path, kind);
+        if let Some(known) = self.policy_files.borrow().get(&cache_key) {
+            return Ok(known.clone());
+        }
+        let file = self.read_policy_file(value, key, cache_key.0.clone(), kind)?;
+        self.policy_files.borrow_mut().insert(cache_key, file.clone());
+        Ok(file)
+    }
+
+    fn read_policy_file(
+        &self,
+        value: &Spanned<String>,
+        key: &str,
+        path: PathBuf,
+        kind: PolicyKind,
+    ) -> Result<PolicyFile, ConfigError> {
         let text = match std::fs::read_to_string(&path) {
             Ok(t) => t,
             Err(e) => {
@@ -622,7 +644,12 @@ mod tests {
 
     #[test]
     fn line_of_a_span_is_its_1_based_line() {
-        let ctx = Ctx { line_starts: line_starts("a\nbb\n\nc"), file: Path::new("f"), dir: PathBuf::new() };
+        let ctx = Ctx {
+            line_starts: line_starts("a\nbb\n\nc"),
+            file: Path::new("f"),
+            dir: PathBuf::new(),
+            policy_files: RefCell::default(),
+        };
         for (offset, line) in [(0, 1), (1, 1), (2, 2), (4, 2), (5, 3), (6, 4), (99, 4)] {
             assert_eq!(ctx.line(&(offset..offset)), line, "offset {offset}");
         }
@@ -728,6 +755,36 @@ context = { "aws:PrincipalOrgID" = "o-abc123", "aws:TagKeys" = ["a", "b"] }
         for (text, want) in cases {
             assert_eq!(err(text), *want, "config:\n{text}");
         }
+    }
+
+    /// A policy file named by many expectations is read once; each use still gets it parsed as
+    /// its own kind, and a file wrong for one kind is refused there even when another kind took it.
+    #[test]
+    fn a_shared_policy_file_is_parsed_once_per_kind() {
+        let dir = tempfile::tempdir().unwrap();
+        let identity =
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+        std::fs::write(dir.path().join("p.json"), identity).unwrap();
+        let expect = |name: &str, field: &str| {
+            GOOD.split("[[expect]]").nth(1).unwrap().replace("app-reads", name) + &format!("{field} = \"p.json\"\n")
+        };
+        let text = format!(
+            "[source]\nkind = \"snapshot\"\npath = \"s\"\n[[expect]]{}[[expect]]{}[[expect]]{}",
+            expect("a", "identity_policy"),
+            expect("b", "identity_policy"),
+            expect("c", "boundary_policy"),
+        );
+        let config = parse(&text, &dir.path().join("c.toml")).unwrap();
+        let [a, b, c] = &config.expectations[..] else { panic!("three expectations") };
+        let direct = |kind| parse_policy(identity, kind).unwrap();
+        assert_eq!(a.identity.as_ref().unwrap().policy, direct(PolicyKind::Identity), "first use");
+        assert_eq!(b.identity, a.identity, "second use: the same file, the same policy");
+        assert_eq!(c.boundary.as_ref().unwrap().policy, direct(PolicyKind::Boundary), "another kind");
+        assert_eq!(c.boundary.as_ref().unwrap().name, "p.json");
+        // An RCP must name a principal: the file the expectations took is refused as one.
+        let with_rcp = format!("{text}[organization]\nrcp = [[\"p.json\"]]\n");
+        let e = parse(&with_rcp, &dir.path().join("c.toml")).unwrap_err();
+        assert_eq!(e.key.as_deref(), Some("organization.rcp[0]"), "{e}");
     }
 
     #[test]

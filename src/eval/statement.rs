@@ -93,12 +93,15 @@ pub fn trace(
     if !action_matches(stmt, request) {
         return None;
     }
-    let outcome = evaluate(stmt, request, boundary_attached);
+    // Each element is matched once, and the outcome is what [`evaluate`] gives (it stops at the
+    // first element that fails; the trace goes on to say which one did).
     let mut conditions = Vec::new();
+    let mut grantee = None;
     let principal_ok = match &stmt.principal {
         None => true,
         Some(clause) => {
-            let applies = principal::matches(clause, &request.caller, boundary_attached, stmt.effect).is_some();
+            grantee = principal::matches(clause, &request.caller, boundary_attached, stmt.effect);
+            let applies = grantee.is_some();
             if clause.negated && stmt.effect == crate::policy::Effect::Allow {
                 condition::push_unique(assumptions, principal::NOT_PRINCIPAL_ALLOW);
             } else if clause.negated && boundary_attached && applies {
@@ -144,6 +147,9 @@ pub fn trace(
             "action, resource and principal match, and every condition is met".to_string()
         }
     };
+    let applies =
+        if principal_ok { conditions.iter().fold(resource, |applies, c| applies.and(c.result)) } else { Tri::No };
+    let outcome = if applies.is_no() { Applies { applies, grantee: None } } else { Applies { applies, grantee } };
     Some(StatementTrace {
         policy: policy.to_string(),
         index: stmt.index,
