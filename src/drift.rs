@@ -521,7 +521,10 @@ mod tests {
         use PolicyChangeKind::*;
         let bucket = |hash: PolicyHash, public: bool| fixture::policy("bucket", B1, hash, public);
         let vpce = fixture::policy("vpce", "vpce-1", Absent, false);
-        let cases: Vec<(&str, Vec<PolicyRecord>, Vec<PolicyRecord>, Vec<(PolicyChangeKind, PolicyHash, PolicyHash)>)> = vec![
+        // (case, old records, new records, the changes as (kind, from, to)).
+        type Case =
+            (&'static str, Vec<PolicyRecord>, Vec<PolicyRecord>, Vec<(PolicyChangeKind, PolicyHash, PolicyHash)>);
+        let cases: Vec<Case> = vec![
             ("unchanged", vec![bucket(sha("h1"), false)], vec![bucket(sha("h1"), false)], vec![]),
             (
                 "first seen",

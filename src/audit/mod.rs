@@ -180,13 +180,8 @@ pub fn evaluate(
     let snapshot = world.snapshot;
     let mut findings = Vec::new();
     let mut report = unknown_report(exp, exp.mrap.clone(), Failover::Unknown);
-    let (account, mrap) = match find_mrap(snapshot, exp) {
-        Ok(found) => found,
-        Err((summary, not_found)) => {
-            report.summary = summary;
-            findings.extend(not_found);
-            return (report, Vec::new(), findings);
-        }
+    let Some((account, mrap)) = find_mrap(snapshot, exp, &mut report, &mut findings) else {
+        return (report, Vec::new(), findings);
     };
     let mrap_arn = snapshot.mrap_arn(mrap).unwrap_or_default();
     report.mrap = mrap.alias.clone();
@@ -229,23 +224,30 @@ fn unknown_report(exp: &Expectation, mrap: String, failover: Failover) -> Expect
     }
 }
 
-/// The snapshot's account and the expectation's MRAP, or why the expectation is unknown (with
-/// the finding, when the snapshot provably lacks the MRAP).
-fn find_mrap<'s>(snapshot: &'s Snapshot, exp: &Expectation) -> Result<(&'s str, &'s Mrap), (String, Option<Finding>)> {
+/// The snapshot's account and the expectation's MRAP; `None` when the expectation is unknown,
+/// with why in its summary (and a finding when the snapshot provably lacks the MRAP).
+fn find_mrap<'s>(
+    snapshot: &'s Snapshot,
+    exp: &Expectation,
+    report: &mut ExpectationReport,
+    findings: &mut Vec<Finding>,
+) -> Option<(&'s str, &'s Mrap)> {
     let (Some(account), Some(mraps)) = (snapshot.account_id(), snapshot.mraps.value()) else {
-        return Err(("unknown: the snapshot has no readable manifest or MRAP list".into(), None));
+        report.summary = "unknown: the snapshot has no readable manifest or MRAP list".into();
+        return None;
     };
     let Some(mrap) = mraps.iter().find(|m| m.alias == exp.mrap || m.name == exp.mrap) else {
-        let not_found = finding(
+        report.summary = format!("unknown: the MRAP `{}` is not in the snapshot", exp.mrap);
+        findings.push(finding(
             Severity::Error,
             "mrap-not-found",
             &exp.mrap,
             format!("expectation `{}` names the MRAP `{}`, which the snapshot does not have", exp.name, exp.mrap),
             Some("check `mrap` in the configuration against `aws s3control list-multi-region-access-points`".into()),
-        );
-        return Err((format!("unknown: the MRAP `{}` is not in the snapshot", exp.mrap), Some(not_found)));
+        ));
+        return None;
     };
-    Ok((account, mrap))
+    Some((account, mrap))
 }
 
 /// Findings on the MRAP's own listing: not `READY`, or fields the listing lacks.
