@@ -16,8 +16,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::drift::{self, Drift, KnownChange, UNREADABLE};
-use crate::report::{BucketDecision, Finding, Report, Status};
+use crate::drift::{self, Drift, KnownChange};
+use crate::report::{BucketDecision, Finding, PolicyHash, Report, Status};
 
 /// The finding of an input that could not be read.
 pub const UNREADABLE_INPUT: &str = "unreadable-input";
@@ -97,7 +97,7 @@ pub fn advance(baseline: &Report, new: &Report) -> Report {
     let policy_key = |p: &crate::report::PolicyRecord| (p.kind.clone(), p.resource.clone());
     let old_policies: BTreeMap<_, _> = baseline.policies.iter().map(|p| (policy_key(p), p)).collect();
     for p in &mut merged.policies {
-        if p.hash.as_deref() == Some(UNREADABLE) {
+        if p.hash == PolicyHash::Unreadable {
             if let Some(o) = old_policies.get(&policy_key(p)) {
                 *p = (*o).clone();
             }
@@ -179,9 +179,8 @@ fn transitions(previous: &Report, new: &Report, d: &mut Drift) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Expect;
     use crate::policy::lint::Severity;
-    use crate::report::{BucketReport, ExpectationReport, Failover, PolicyRecord, RouteRole, Verdict};
+    use crate::report::{Verdict, fixture};
 
     fn finding(code: &str, resource: &str, message: &str) -> Finding {
         Finding {
@@ -194,60 +193,16 @@ mod tests {
     }
 
     fn report(status: Status, findings: Vec<Finding>, hash: Option<&str>) -> Report {
-        let decision = match status {
-            Status::Holds => BucketDecision::Allow,
-            Status::Violated => BucketDecision::ImplicitDeny,
-            Status::Unknown => BucketDecision::Unknown,
+        let (decision, verdict) = match status {
+            Status::Holds => (BucketDecision::Allow, Verdict::Allow),
+            Status::Violated => (BucketDecision::ImplicitDeny, Verdict::Deny),
+            Status::Unknown => (BucketDecision::Unknown, Verdict::Unknown),
         };
-        let verdict = match status {
-            Status::Holds => Verdict::Allow,
-            Status::Violated => Verdict::Deny,
-            Status::Unknown => Verdict::Unknown,
-        };
-        Report {
-            generated_at: String::new(),
-            source: "snapshot".into(),
-            snapshot: None,
-            expectations: vec![ExpectationReport {
-                name: "app".into(),
-                mrap: "m.mrap".into(),
-                expect: Expect::Allow,
-                status,
-                verdict,
-                buckets: vec![BucketReport {
-                    bucket: "b1".into(),
-                    account: "1".into(),
-                    region: "us-east-1".into(),
-                    route: RouteRole::Active,
-                    decision,
-                    deciding_layer: None,
-                    statement: None,
-                    reason: "r".into(),
-                    proposed_decision: None,
-                }],
-                failover: Failover::None,
-                pending_change: false,
-                principal: "p".into(),
-                action: "a".into(),
-                key: "k".into(),
-                via: "v".into(),
-                proposed_verdict: None,
-                summary: "s".into(),
-            }],
-            findings,
-            policies: hash
-                .map(|h| PolicyRecord {
-                    kind: "bucket".into(),
-                    resource: "arn:aws:s3:::b1".into(),
-                    hash: Some(h.into()),
-                    public: false,
-                    normalized: None,
-                })
-                .into_iter()
-                .collect(),
-            forbids: Vec::new(),
-            access: None,
-        }
+        let mut r = fixture::one_bucket(status, verdict, decision);
+        r.findings = findings;
+        r.policies =
+            hash.map(|h| fixture::policy("bucket", B1, PolicyHash::Sha256(h.into()), false)).into_iter().collect();
+        r
     }
 
     const SEED: &str = "object-action-on-bucket-arn";

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::report::{BucketDecision, Failover, Finding, PolicyRecord, Report, Status, Verdict};
+use crate::report::{BucketDecision, Failover, Finding, PolicyHash, PolicyRecord, Report, Status, Verdict};
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct VerdictChange {
@@ -45,8 +45,8 @@ pub struct PolicyChange {
     pub kind: String,
     pub resource: String,
     pub change: PolicyChangeKind,
-    pub from: Option<String>,
-    pub to: Option<String>,
+    pub from: PolicyHash,
+    pub to: PolicyHash,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -182,9 +182,6 @@ pub fn finding_key(f: &Finding) -> (String, String) {
     (f.code.clone(), f.resource.clone())
 }
 
-/// The hash recorded for a policy that could not be read this cycle.
-pub const UNREADABLE: &str = "unreadable";
-
 /// Policy changes. A policy that could not be read is reported once as such, and is not a
 /// change of document (nor is its return); a report that saw no policy at all (the source was
 /// unavailable) says nothing about removals.
@@ -197,17 +194,22 @@ fn compare_policies(old: &[PolicyRecord], new: &[PolicyRecord]) -> Vec<PolicyCha
     let new_map: BTreeMap<_, _> = new.iter().map(|p| (key(p), p)).collect();
     let mut out = Vec::new();
     for (k, n) in &new_map {
-        let change =
-            |change| PolicyChange { kind: k.0.clone(), resource: k.1.clone(), change, from: None, to: n.hash.clone() };
+        let change = |change| PolicyChange {
+            kind: k.0.clone(),
+            resource: k.1.clone(),
+            change,
+            from: PolicyHash::Absent,
+            to: n.hash.clone(),
+        };
         match old_map.get(k) {
-            None if n.hash.is_some() => out.push(change(PolicyChangeKind::Added)),
+            None if n.hash.is_present() => out.push(change(PolicyChangeKind::Added)),
             None => {}
-            Some(o) if o.hash.as_deref() == Some(UNREADABLE) => {}
+            Some(o) if o.hash == PolicyHash::Unreadable => {}
             Some(o) if o.hash != n.hash => {
                 let kind = match (&o.hash, &n.hash) {
-                    (_, Some(h)) if h == UNREADABLE => PolicyChangeKind::BecameUnreadable,
-                    (Some(_), None) => PolicyChangeKind::Removed,
-                    (None, Some(_)) => PolicyChangeKind::Added,
+                    (_, PolicyHash::Unreadable) => PolicyChangeKind::BecameUnreadable,
+                    (_, PolicyHash::Absent) => PolicyChangeKind::Removed,
+                    (PolicyHash::Absent, _) => PolicyChangeKind::Added,
                     _ => PolicyChangeKind::Changed,
                 };
                 out.push(PolicyChange { from: o.hash.clone(), ..change(kind) });
@@ -219,13 +221,13 @@ fn compare_policies(old: &[PolicyRecord], new: &[PolicyRecord]) -> Vec<PolicyCha
         }
     }
     for (k, o) in &old_map {
-        if !new_map.contains_key(k) && o.hash.is_some() {
+        if !new_map.contains_key(k) && o.hash.is_present() {
             out.push(PolicyChange {
                 kind: k.0.clone(),
                 resource: k.1.clone(),
                 change: PolicyChangeKind::Removed,
                 from: o.hash.clone(),
-                to: None,
+                to: PolicyHash::Absent,
             });
         }
     }
@@ -298,4 +300,349 @@ pub fn to_text(drift: &Drift) -> String {
         let _ = writeln!(out, "KNOWN     {} {}: {}", k.expectation.as_deref().unwrap_or("-"), k.subject, k.detail);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::lint::Severity;
+    use crate::report::fixture;
+    use BucketDecision as D;
+    use PolicyHash::{Absent, Unreadable};
+
+    const B1: &str = "arn:aws:s3:::b1";
+    const MRAP: &str = "arn:aws:s3::1:accesspoint/m.mrap";
+
+    fn sha(h: &str) -> PolicyHash {
+        PolicyHash::Sha256(h.into())
+    }
+
+    /// The fixture's expectation, holding, with the bucket policy `h1`.
+    fn holds() -> Report {
+        let mut r = fixture::one_bucket(Status::Holds, Verdict::Allow, D::Allow);
+        r.policies = vec![fixture::policy("bucket", B1, sha("h1"), false)];
+        r
+    }
+
+    fn set(r: &mut Report, status: Status, verdict: Verdict, decision: D) {
+        r.expectations[0].status = status;
+        r.expectations[0].verdict = verdict;
+        r.expectations[0].buckets[0].decision = decision;
+    }
+
+    fn finding(code: &str, resource: &str, message: &str) -> Finding {
+        Finding {
+            severity: Severity::Error,
+            code: code.into(),
+            resource: resource.into(),
+            message: message.into(),
+            fix: None,
+        }
+    }
+
+    /// An access map of `m.mrap` → `b1` with one grant per `(path, callers)`.
+    fn access(grants: &[(&str, &str)]) -> crate::access::AccessMap {
+        let grants: Vec<_> = grants
+            .iter()
+            .map(|(path, callers)| {
+                serde_json::json!({
+                    "path": path, "callers": callers, "actions": ["s3:GetObject"], "keys": "*",
+                    "conditions": [], "public": false, "cross_account": false,
+                    "witness": {"principal": "p", "action": "s3:GetObject", "key": "k", "via": "internet", "context": {}}
+                })
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "generated_at": "", "source": "snapshot", "complete": true,
+            "mraps": [{"mrap": "m.mrap", "buckets": [
+                {"bucket": "b1", "account": "1", "route": "active", "grants": grants, "unknown": []}
+            ]}]
+        }))
+        .unwrap()
+    }
+
+    /// Every kind of change `compare` reports, as `diff` prints it; `old` and `new` start from
+    /// [`holds`].
+    #[test]
+    fn every_kind_of_change() {
+        type Edit = fn(&mut Report);
+        let same: Edit = |_| {};
+        let cases: &[(&str, Edit, Edit, &[&str])] = &[
+            ("nothing changed", same, same, &[]),
+            (
+                "verdict flips, with its bucket",
+                same,
+                |r| set(r, Status::Violated, Verdict::Deny, D::ImplicitDeny),
+                &["VERDICT   app: allow -> deny (holds -> violated)", "BUCKET    app on b1: allow -> implicit_deny  r"],
+            ),
+            (
+                "status alone changes (the expectation was edited)",
+                same,
+                |r| r.expectations[0].status = Status::Violated,
+                &["VERDICT   app: allow -> allow (holds -> violated)"],
+            ),
+            (
+                "known to unknown",
+                same,
+                |r| set(r, Status::Unknown, Verdict::Unknown, D::Unknown),
+                &["VERDICT   app: allow -> unknown (holds -> unknown)", "BUCKET    app on b1: allow -> unknown  r"],
+            ),
+            (
+                "unknown to known",
+                |r| set(r, Status::Unknown, Verdict::Unknown, D::Unknown),
+                same,
+                &["VERDICT   app: unknown -> allow (unknown -> holds)", "BUCKET    app on b1: unknown -> allow  r"],
+            ),
+            (
+                "a bucket's deciding kind of deny changes, the verdict does not",
+                |r| set(r, Status::Violated, Verdict::Deny, D::ImplicitDeny),
+                |r| set(r, Status::Violated, Verdict::Deny, D::ExplicitDeny),
+                &["BUCKET    app on b1: implicit_deny -> explicit_deny  r"],
+            ),
+            (
+                "a bucket new this cycle is not a change",
+                same,
+                |r| {
+                    let mut b2 = r.expectations[0].buckets[0].clone();
+                    b2.bucket = "b2".into();
+                    b2.decision = D::ImplicitDeny;
+                    r.expectations[0].buckets.push(b2);
+                },
+                &[],
+            ),
+            (
+                "an expectation new this cycle is not a change",
+                same,
+                |r| {
+                    let mut other = r.expectations[0].clone();
+                    other.name = "other".into();
+                    other.verdict = Verdict::Deny;
+                    r.expectations.push(other);
+                },
+                &[],
+            ),
+            (
+                "a pending change appears",
+                same,
+                |r| r.expectations[0].pending_change = true,
+                &["PENDING   app: a Proposed MRAP policy would change the verdict"],
+            ),
+            (
+                "a pending change that stays is not new",
+                |r| r.expectations[0].pending_change = true,
+                |r| r.expectations[0].pending_change = true,
+                &[],
+            ),
+            ("a pending change that goes away is not reported", |r| r.expectations[0].pending_change = true, same, &[]),
+            (
+                "failover stops being ready",
+                |r| r.expectations[0].failover = Failover::Ready,
+                |r| r.expectations[0].failover = Failover::NotReady,
+                &["FAILOVER  app: ready -> not_ready"],
+            ),
+            (
+                "a passive bucket appears",
+                same,
+                |r| r.expectations[0].failover = Failover::Ready,
+                &["FAILOVER  app: none -> ready"],
+            ),
+            (
+                "a policy changes",
+                same,
+                |r| r.policies[0].hash = sha("h2"),
+                &["POLICY    bucket arn:aws:s3:::b1: Changed"],
+            ),
+            (
+                "a finding appears",
+                same,
+                |r| r.findings.push(finding("public-policy", B1, "anyone can read")),
+                &["NEW       error public-policy arn:aws:s3:::b1: anyone can read"],
+            ),
+            (
+                "a finding is resolved",
+                |r| r.findings.push(finding("public-policy", B1, "anyone can read")),
+                same,
+                &["RESOLVED  error public-policy arn:aws:s3:::b1"],
+            ),
+            (
+                "a reworded finding is the same finding",
+                |r| r.findings.push(finding("public-policy", B1, "anyone can read")),
+                |r| r.findings.push(finding("public-policy", B1, "anyone at all can read")),
+                &[],
+            ),
+            (
+                "the same code on another resource is a new finding and a resolved one",
+                |r| r.findings.push(finding("public-policy", B1, "m")),
+                |r| r.findings.push(finding("public-policy", "arn:aws:s3:::b2", "m")),
+                &["NEW       error public-policy arn:aws:s3:::b2: m", "RESOLVED  error public-policy arn:aws:s3:::b1"],
+            ),
+            (
+                "access gained, after the bucket policy changed",
+                |r| r.access = Some(access(&[])),
+                |r| {
+                    r.access = Some(access(&[("mrap:internet", "anonymous")]));
+                    r.policies[0].hash = sha("h2");
+                },
+                &[
+                    "ACCESS    GAINED m.mrap b1: anonymous s3:GetObject keys * via mrap:internet (after: bucket arn:aws:s3:::b1 changed)",
+                    "POLICY    bucket arn:aws:s3:::b1: Changed",
+                ],
+            ),
+            (
+                "access lost, no policy change to blame",
+                |r| r.access = Some(access(&[("bucket:vpce-1", "account:1")])),
+                |r| r.access = Some(access(&[])),
+                &["ACCESS    lost   m.mrap b1: account:1 s3:GetObject keys * via bucket:vpce-1"],
+            ),
+            (
+                "an access map on one side only compares nothing",
+                same,
+                |r| r.access = Some(access(&[("mrap:internet", "anonymous")])),
+                &[],
+            ),
+        ];
+        for (name, old_edit, new_edit, want) in cases {
+            let (mut old, mut new) = (holds(), holds());
+            old_edit(&mut old);
+            new_edit(&mut new);
+            let d = compare(&old, &new);
+            let text = to_text(&d);
+            let got: Vec<&str> = if d.is_empty() { Vec::new() } else { text.lines().collect() };
+            assert_eq!(got, *want, "{name}");
+            let flips = want.iter().any(|l| ["ACCESS", "VERDICT", "BUCKET"].iter().any(|p| l.starts_with(p)));
+            assert_eq!(d.has_flips(), flips, "{name}: has_flips");
+        }
+        assert_eq!(to_text(&Drift::default()), "No changes.\n");
+    }
+
+    /// Every [`PolicyChangeKind`], and what is not a change, keyed by `(kind, resource)`.
+    #[test]
+    fn policy_changes() {
+        use PolicyChangeKind::*;
+        let bucket = |hash: PolicyHash, public: bool| fixture::policy("bucket", B1, hash, public);
+        let vpce = fixture::policy("vpce", "vpce-1", Absent, false);
+        // (case, old records, new records, the changes as (kind, from, to)).
+        type Case =
+            (&'static str, Vec<PolicyRecord>, Vec<PolicyRecord>, Vec<(PolicyChangeKind, PolicyHash, PolicyHash)>);
+        let cases: Vec<Case> = vec![
+            ("unchanged", vec![bucket(sha("h1"), false)], vec![bucket(sha("h1"), false)], vec![]),
+            (
+                "first seen",
+                vec![vpce.clone()],
+                vec![vpce.clone(), bucket(sha("h1"), false)],
+                vec![(Added, Absent, sha("h1"))],
+            ),
+            ("first seen without a policy", vec![vpce.clone()], vec![vpce.clone(), bucket(Absent, false)], vec![]),
+            (
+                "first seen unreadable",
+                vec![vpce.clone()],
+                vec![vpce.clone(), bucket(Unreadable, false)],
+                vec![(Added, Absent, Unreadable)],
+            ),
+            (
+                "a policy is set",
+                vec![bucket(Absent, false)],
+                vec![bucket(sha("h1"), false)],
+                vec![(Added, Absent, sha("h1"))],
+            ),
+            (
+                "a document changes",
+                vec![bucket(sha("h1"), false)],
+                vec![bucket(sha("h2"), false)],
+                vec![(Changed, sha("h1"), sha("h2"))],
+            ),
+            (
+                "changed and public: a change",
+                vec![bucket(sha("h1"), false)],
+                vec![bucket(sha("h2"), true)],
+                vec![(Changed, sha("h1"), sha("h2"))],
+            ),
+            (
+                "the policy is deleted",
+                vec![bucket(sha("h1"), false)],
+                vec![bucket(Absent, false)],
+                vec![(Removed, sha("h1"), Absent)],
+            ),
+            (
+                "the resource is gone",
+                vec![bucket(sha("h1"), false), vpce.clone()],
+                vec![vpce.clone()],
+                vec![(Removed, sha("h1"), Absent)],
+            ),
+            (
+                "a resource without policy is gone",
+                vec![bucket(Absent, false), vpce.clone()],
+                vec![vpce.clone()],
+                vec![],
+            ),
+            ("a report that saw no policy says nothing", vec![bucket(sha("h1"), false)], vec![], vec![]),
+            (
+                "becomes public",
+                vec![bucket(sha("h1"), false)],
+                vec![bucket(sha("h1"), true)],
+                vec![(BecamePublic, sha("h1"), sha("h1"))],
+            ),
+            ("stops being public: not reported", vec![bucket(sha("h1"), true)], vec![bucket(sha("h1"), false)], vec![]),
+            (
+                "becomes unreadable",
+                vec![bucket(sha("h1"), false)],
+                vec![bucket(Unreadable, false)],
+                vec![(BecameUnreadable, sha("h1"), Unreadable)],
+            ),
+            (
+                "a missing policy becomes unreadable",
+                vec![bucket(Absent, false)],
+                vec![bucket(Unreadable, false)],
+                vec![(BecameUnreadable, Absent, Unreadable)],
+            ),
+            ("stays unreadable", vec![bucket(Unreadable, false)], vec![bucket(Unreadable, false)], vec![]),
+            (
+                "readable again, changed: not a change (the baseline keeps the version)",
+                vec![bucket(Unreadable, false)],
+                vec![bucket(sha("h2"), false)],
+                vec![],
+            ),
+            (
+                "the same resource of another kind is another policy",
+                vec![fixture::policy("mrap", B1, sha("h1"), false)],
+                vec![bucket(sha("h1"), false)],
+                vec![(Added, Absent, sha("h1")), (Removed, sha("h1"), Absent)],
+            ),
+        ];
+        for (name, old, new, want) in cases {
+            let got: Vec<_> = compare_policies(&old, &new).into_iter().map(|c| (c.change, c.from, c.to)).collect();
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    /// Which policy changes explain an access change: the bucket's, the MRAP's on MRAP paths,
+    /// the endpoint's on that endpoint's paths.
+    #[test]
+    fn causes_of_an_access_change() {
+        let change = |kind: &str, resource: &str| PolicyChange {
+            kind: kind.into(),
+            resource: resource.into(),
+            change: PolicyChangeKind::Changed,
+            from: sha("h1"),
+            to: sha("h2"),
+        };
+        let cases = [
+            ("the bucket's policy", "mrap:internet", change("bucket", B1), true),
+            ("another bucket's policy", "mrap:internet", change("bucket", "arn:aws:s3:::b10"), false),
+            ("the MRAP's policy, on an MRAP path", "mrap:vpce-1", change("mrap", MRAP), true),
+            ("the MRAP's Proposed policy, on an MRAP path", "mrap:vpce-1", change("mrap_proposed", MRAP), true),
+            ("the MRAP's policy, on a direct path", "bucket:vpce-1", change("mrap", MRAP), false),
+            ("the endpoint's policy, through it", "bucket:vpce-1", change("vpce", "vpce-1"), true),
+            ("the endpoint's policy, through the MRAP", "mrap:vpce-1", change("vpce", "vpce-1"), true),
+            ("another endpoint's policy", "mrap:vpce-1", change("vpce", "vpce-2"), false),
+            ("an endpoint's policy, from the internet", "mrap:internet", change("vpce", "vpce-1"), false),
+        ];
+        for (name, path, policy, explains) in cases {
+            let map = access(&[(path, "anonymous")]);
+            let mut access_change = crate::access::changes(&access(&[]), &map);
+            let c = access_change.pop().unwrap();
+            let got = causes(std::slice::from_ref(&policy), &c);
+            assert_eq!(!got.is_empty(), explains, "{name}: {got:?}");
+        }
+    }
 }

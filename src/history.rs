@@ -209,7 +209,8 @@ impl History {
         let err = move |source| HistoryError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction().map_err(&err)?;
         for p in &report.policies {
-            let Some(hash) = p.hash.as_ref().filter(|h| *h != crate::drift::UNREADABLE) else { continue };
+            // Versions only: neither "no policy" nor "could not be read" is a version.
+            let crate::report::PolicyHash::Sha256(hash) = &p.hash else { continue };
             tx.execute(
                 "INSERT INTO policy_versions (kind, resource, hash, document, first_seen, last_seen)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?5)
@@ -288,8 +289,8 @@ impl History {
                         "policy_change",
                         None,
                         &format!("{} {}", p.kind, p.resource),
-                        p.from.as_deref(),
-                        p.to.as_deref(),
+                        p.from.as_wire(),
+                        p.to.as_wire(),
                         &detail,
                     )
                     .map_err(&err)?;
@@ -460,7 +461,7 @@ mod tests {
             expectations: vec![ExpectationReport {
                 name: "e".into(),
                 mrap: "m.mrap".into(),
-                expect: crate::config::Expect::Allow,
+                expect: crate::report::Expect::Allow,
                 status: if verdict == Verdict::Allow { Status::Holds } else { Status::Violated },
                 verdict,
                 buckets: vec![],
@@ -477,7 +478,7 @@ mod tests {
             policies: vec![PolicyRecord {
                 kind: "bucket".into(),
                 resource: "arn:aws:s3:::b".into(),
-                hash: Some(hash.into()),
+                hash: crate::report::PolicyHash::Sha256(hash.into()),
                 public: false,
                 normalized: Some("{}".into()),
             }],

@@ -30,3 +30,4 @@ pub mod render;
 pub mod report;
 pub mod snapshot;
 pub mod source;
+pub mod util;

@@ -21,7 +21,6 @@ pub mod direct;
 
 pub use direct::decide_direct;
 
-use crate::eval::condition::push_unique;
 use crate::eval::decision::StatementRef;
 use crate::eval::{
     Caller, Context, ContextValue, Decision, Evaluation, Layer, LayerOutcome, NamedPolicy, PolicySet, Request, Tri,
@@ -29,6 +28,7 @@ use crate::eval::{
 };
 use crate::policy::public::{PolicyHolder, is_public};
 use crate::snapshot::PublicAccessBlock;
+use crate::util::push_unique;
 
 /// The interface endpoint service that reaches Multi-Region Access Points.
 pub const MRAP_ENDPOINT_SERVICE: &str = "com.amazonaws.s3-global.accesspoint";
@@ -133,20 +133,7 @@ pub enum PathLayer {
     BlockPublicAccess,
 }
 
-impl PathLayer {
-    pub fn name(self) -> &'static str {
-        match self {
-            PathLayer::Structural => "structural",
-            PathLayer::Vpce => "vpce",
-            PathLayer::Scp => "scp",
-            PathLayer::Rcp => "rcp",
-            PathLayer::Mrap => "mrap",
-            PathLayer::Bucket => "bucket",
-            PathLayer::Identity => "identity",
-            PathLayer::BlockPublicAccess => "block_public_access",
-        }
-    }
-}
+crate::util::wire_names!(PathLayer);
 
 /// One check of the structural or Block Public Access layer.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]

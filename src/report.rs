@@ -2,15 +2,49 @@
 //!
 //! Field names are a contract: fields may be added, never renamed. Additions over DESIGN §6 are
 //! marked "extension" below.
+//!
+//! The report's vocabulary (what an expectation expects, statuses, verdicts, decisions) is defined
+//! here and the configuration imports it: the config is one way to fill a report, not its owner.
+//! Each enum's wire name is its serde name, read by `name()` and `Display` ([`wire_names!`]).
 
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::Expect;
 use crate::eval::decision::StatementRef;
 use crate::path::PathLayer;
 use crate::policy::lint::Severity;
+use crate::util::wire_names;
+
+/// What an expectation says about the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    Allow,
+    Deny,
+}
+
+impl Expect {
+    /// Whether `decision` is a *known* answer other than the expected one: a deny (implicit or
+    /// explicit) when `allow` is expected, an allow when `deny` is. An unknown decision
+    /// contradicts nothing — it is not yet an answer — so the question "violated?" can be
+    /// settled by the known decisions alone, whatever the unknowns (DESIGN §6 `status`).
+    pub fn contradicted_by(self, decision: BucketDecision) -> bool {
+        match self {
+            Expect::Allow => decision.denies(),
+            Expect::Deny => decision == BucketDecision::Allow,
+        }
+    }
+
+    /// Whether `decision` is the expected answer. Unknown meets nothing; for a known decision this
+    /// is `!contradicted_by`.
+    pub fn met_by(self, decision: BucketDecision) -> bool {
+        match self {
+            Expect::Allow => decision == BucketDecision::Allow,
+            Expect::Deny => decision.denies(),
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -86,6 +120,13 @@ pub enum BucketDecision {
     Unknown,
 }
 
+impl BucketDecision {
+    /// An implicit or an explicit deny.
+    pub fn denies(self) -> bool {
+        matches!(self, BucketDecision::ImplicitDeny | BucketDecision::ExplicitDeny)
+    }
+}
+
 impl From<crate::eval::Decision> for BucketDecision {
     fn from(d: crate::eval::Decision) -> BucketDecision {
         match d {
@@ -97,23 +138,7 @@ impl From<crate::eval::Decision> for BucketDecision {
     }
 }
 
-macro_rules! names {
-    ($($t:ty { $($v:ident => $n:expr),* })*) => {$(
-        impl $t {
-            pub fn name(self) -> &'static str {
-                match self { $(<$t>::$v => $n),* }
-            }
-        }
-    )*};
-}
-
-names! {
-    Status { Holds => "holds", Violated => "violated", Unknown => "unknown" }
-    Verdict { Allow => "allow", Deny => "deny", Intermittent => "intermittent", Unknown => "unknown" }
-    Failover { Ready => "ready", NotReady => "not_ready", Unknown => "unknown", None => "none" }
-    RouteRole { Active => "active", Passive => "passive" }
-    BucketDecision { Allow => "allow", ImplicitDeny => "implicit_deny", ExplicitDeny => "explicit_deny", Unknown => "unknown" }
-}
+wire_names!(Expect, Status, Verdict, Failover, RouteRole, BucketDecision);
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExpectationReport {
@@ -178,11 +203,67 @@ pub struct PolicyRecord {
     pub resource: String,
     /// SHA-256 of the normalised document (key order and whitespace do not count); `null` when
     /// there is no policy; `unreadable` when it could not be read.
-    pub hash: Option<String>,
+    #[serde(default)]
+    pub hash: PolicyHash,
     pub public: bool,
     /// The normalised document, for history; not part of the JSON report.
     #[serde(skip)]
     pub normalized: Option<String>,
+}
+
+/// What a report knows of a policy document's version. On the wire (the report JSON and the
+/// history database) it is what it always was: `null`, `"unreadable"`, or the hash as a string.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PolicyHash {
+    /// There is no policy (AWS's default applies).
+    #[default]
+    Absent,
+    /// The policy could not be read this cycle: its version is unknown, which is neither a new
+    /// version nor its removal.
+    Unreadable,
+    /// The lower-case hex SHA-256 of the normalised document; of the raw text, prefixed `raw:`,
+    /// when the document is not JSON.
+    Sha256(String),
+}
+
+/// The wire form of [`PolicyHash::Unreadable`]; no SHA-256 hex string can be it.
+const UNREADABLE: &str = "unreadable";
+
+impl PolicyHash {
+    /// The wire form: `None` for an absent policy.
+    pub fn as_wire(&self) -> Option<&str> {
+        match self {
+            PolicyHash::Absent => None,
+            PolicyHash::Unreadable => Some(UNREADABLE),
+            PolicyHash::Sha256(h) => Some(h),
+        }
+    }
+
+    /// The inverse of [`PolicyHash::as_wire`].
+    pub fn from_wire(wire: Option<String>) -> PolicyHash {
+        match wire {
+            None => PolicyHash::Absent,
+            Some(h) if h == UNREADABLE => PolicyHash::Unreadable,
+            Some(h) => PolicyHash::Sha256(h),
+        }
+    }
+
+    /// There is a policy, whether or not it could be read.
+    pub fn is_present(&self) -> bool {
+        *self != PolicyHash::Absent
+    }
+}
+
+impl Serialize for PolicyHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.as_wire().serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for PolicyHash {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Option::<String>::deserialize(deserializer).map(PolicyHash::from_wire)
+    }
 }
 
 impl Report {
@@ -218,16 +299,12 @@ pub fn to_text(report: &Report) -> String {
     let _ = writeln!(out, "mrap-auditor check at {}: {} source{what}", report.generated_at, report.source);
     let _ = writeln!(out);
     for e in &report.expectations {
-        let status = match e.status {
-            Status::Holds => "HOLDS",
-            Status::Violated => "VIOLATED",
-            Status::Unknown => "UNKNOWN",
-        };
+        let status = e.status.name().to_ascii_uppercase();
         let _ = writeln!(
             out,
             "{status:<9} {}  expect {}, got {}  ({} via {})",
             e.name,
-            e.expect_name(),
+            e.expect.name(),
             e.verdict.name(),
             e.mrap,
             e.via
@@ -263,12 +340,8 @@ pub fn to_text(report: &Report) -> String {
         let _ = writeln!(out, "no expectations configured");
     }
     for f in &report.forbids {
-        let label = match f.status {
-            Status::Holds => "FORBID HOLDS    ",
-            Status::Violated => "FORBID VIOLATED ",
-            Status::Unknown => "FORBID UNKNOWN  ",
-        };
-        let _ = writeln!(out, "{label} {}  ({} grant(s) match)", f.name, f.grants.len());
+        let status = f.status.name().to_ascii_uppercase();
+        let _ = writeln!(out, "FORBID {status:<9} {}  ({} grant(s) match)", f.name, f.grants.len());
         for g in &f.grants {
             let _ = writeln!(
                 out,
@@ -301,11 +374,130 @@ pub fn to_text(report: &Report) -> String {
     out
 }
 
-impl ExpectationReport {
-    fn expect_name(&self) -> &'static str {
-        match self.expect {
-            Expect::Allow => "allow",
-            Expect::Deny => "deny",
+/// Reports for unit tests, built one way for every module that needs one.
+#[cfg(test)]
+pub(crate) mod fixture {
+    use super::*;
+
+    /// A report of one expectation `app` (expect `allow`, `p` doing `a` on `k` via `v` to
+    /// `m.mrap`) with one active bucket `b1`, no findings, no policies.
+    pub(crate) fn one_bucket(status: Status, verdict: Verdict, decision: BucketDecision) -> Report {
+        Report {
+            generated_at: String::new(),
+            source: "snapshot".into(),
+            snapshot: None,
+            expectations: vec![ExpectationReport {
+                name: "app".into(),
+                mrap: "m.mrap".into(),
+                expect: Expect::Allow,
+                status,
+                verdict,
+                buckets: vec![BucketReport {
+                    bucket: "b1".into(),
+                    account: "1".into(),
+                    region: "us-east-1".into(),
+                    route: RouteRole::Active,
+                    decision,
+                    deciding_layer: None,
+                    statement: None,
+                    reason: "r".into(),
+                    proposed_decision: None,
+                }],
+                failover: Failover::None,
+                pending_change: false,
+                principal: "p".into(),
+                action: "a".into(),
+                key: "k".into(),
+                via: "v".into(),
+                proposed_verdict: None,
+                summary: "s".into(),
+            }],
+            findings: vec![],
+            policies: vec![],
+            forbids: Vec::new(),
+            access: None,
         }
+    }
+
+    /// A policy record of `kind` for `resource`.
+    pub(crate) fn policy(kind: &str, resource: &str, hash: PolicyHash, public: bool) -> PolicyRecord {
+        PolicyRecord { kind: kind.into(), resource: resource.into(), hash, public, normalized: None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BucketDecision::{Allow, ExplicitDeny, ImplicitDeny, Unknown};
+
+    #[test]
+    fn expect_against_each_decision() {
+        // (expect, decision, contradicted_by, met_by)
+        let cases = [
+            ("allow / allow", Expect::Allow, Allow, false, true),
+            ("allow / implicit deny", Expect::Allow, ImplicitDeny, true, false),
+            ("allow / explicit deny", Expect::Allow, ExplicitDeny, true, false),
+            ("allow / unknown: neither", Expect::Allow, Unknown, false, false),
+            ("deny / allow", Expect::Deny, Allow, true, false),
+            ("deny / implicit deny", Expect::Deny, ImplicitDeny, false, true),
+            ("deny / explicit deny", Expect::Deny, ExplicitDeny, false, true),
+            ("deny / unknown: neither", Expect::Deny, Unknown, false, false),
+        ];
+        for (name, expect, decision, contradicted, met) in cases {
+            assert_eq!(expect.contradicted_by(decision), contradicted, "{name}: contradicted_by");
+            assert_eq!(expect.met_by(decision), met, "{name}: met_by");
+        }
+    }
+
+    /// `name()` and `Display` are the serde names, for every variant of every report enum.
+    #[test]
+    fn wire_names_are_the_json_names() {
+        fn check<T: Serialize + std::fmt::Display + Copy>(name: &str, values: &[T], names: fn(T) -> &'static str) {
+            for v in values {
+                let json = serde_json::to_value(v).unwrap();
+                assert_eq!(json, names(*v), "{name}");
+                assert_eq!(v.to_string(), names(*v), "{name}: Display");
+                assert!(!names(*v).is_empty(), "{name}");
+            }
+        }
+        check("expect", &[Expect::Allow, Expect::Deny], Expect::name);
+        check("status", &[Status::Holds, Status::Violated, Status::Unknown], Status::name);
+        check("verdict", &[Verdict::Allow, Verdict::Deny, Verdict::Intermittent, Verdict::Unknown], Verdict::name);
+        check("failover", &[Failover::Ready, Failover::NotReady, Failover::Unknown, Failover::None], Failover::name);
+        check("route", &[RouteRole::Active, RouteRole::Passive], RouteRole::name);
+        check("decision", &[Allow, ImplicitDeny, ExplicitDeny, Unknown], BucketDecision::name);
+        check("severity", &[Severity::Info, Severity::Warning, Severity::Error], Severity::name);
+        use PathLayer as L;
+        let layers = [L::Structural, L::Vpce, L::Scp, L::Rcp, L::Mrap, L::Bucket, L::Identity, L::BlockPublicAccess];
+        check("layer", &layers, PathLayer::name);
+        assert_eq!(Failover::NotReady.name(), "not_ready");
+        assert_eq!(PathLayer::BlockPublicAccess.name(), "block_public_access");
+        assert_eq!(crate::util::from_wire_name::<Expect>("deny"), Some(Expect::Deny));
+    }
+
+    #[test]
+    fn policy_hash_wire_form_round_trips() {
+        let hex = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+        let cases = [
+            ("no policy", PolicyHash::Absent, serde_json::json!(null)),
+            ("could not be read", PolicyHash::Unreadable, serde_json::json!("unreadable")),
+            ("a document", PolicyHash::Sha256(hex.into()), serde_json::json!(hex)),
+            (
+                "not JSON: hashed as text",
+                PolicyHash::Sha256(format!("raw:{hex}")),
+                serde_json::json!(format!("raw:{hex}")),
+            ),
+        ];
+        for (name, hash, wire) in cases {
+            let record = fixture::policy("bucket", "arn:aws:s3:::b", hash.clone(), false);
+            let json = serde_json::to_value(&record).unwrap();
+            assert_eq!(json["hash"], wire, "{name}: the wire form");
+            let back: PolicyRecord = serde_json::from_value(json).unwrap();
+            assert_eq!(back.hash, hash, "{name}: read back");
+            assert_eq!(PolicyHash::from_wire(hash.as_wire().map(str::to_string)), hash, "{name}: as_wire");
+        }
+        let without: PolicyRecord =
+            serde_json::from_str(r#"{"kind":"vpce","resource":"vpce-1","public":false}"#).unwrap();
+        assert_eq!(without.hash, PolicyHash::Absent, "a record written without `hash` has no policy");
     }
 }

@@ -161,11 +161,6 @@ fn fixed(door: &Door, key: &str) -> (bool, bool) {
     }
 }
 
-/// Keys that describe the caller: absent for anonymous callers.
-fn principal_key(key: &str) -> bool {
-    key.starts_with("aws:principal") || key.starts_with("aws:multifactor") || key == "aws:tokenissuetime"
-}
-
 impl<'a> PathCells<'a> {
     /// The key classes of a caller class.
     pub fn keys(&self, caller: usize) -> &[Class<String>] {
@@ -294,7 +289,7 @@ impl<'a> PathCells<'a> {
         for (f, r) in self.free.iter().zip(relevant) {
             let choices: Vec<Option<usize>> = if !r {
                 vec![None]
-            } else if anonymous && principal_key(&f.key_lower) {
+            } else if anonymous && crate::util::is_principal_key(&f.key_lower) {
                 // Anonymous callers carry no principal keys.
                 vec![f.classes.iter().position(|c| c.rep == DimValue::Absent)]
             } else {
@@ -448,7 +443,7 @@ fn caller_classes(statements: &[&Statement], config: &Config, zone: &[&str], par
         for c in &s.conditions {
             let key = c.key_lower.as_str();
             if key == "aws:principalaccount" {
-                accounts.extend(c.raw_values.iter().filter(|v| crate::policy::parse::is_account_id(v)).cloned());
+                accounts.extend(c.raw_values.iter().filter(|v| crate::util::is_account_id(v)).cloned());
             }
             if key == "aws:principalarn" {
                 principals.extend(c.raw_values.iter().filter(|v| !v.contains(['*', '?'])).cloned());

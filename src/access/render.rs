@@ -79,7 +79,7 @@ pub(super) fn merge(p: &PathCells<'_>, answers: &BTreeMap<Cell, Decision>, zone:
             let possible: BTreeSet<usize> = (0..key.classes.len())
                 .filter(|i| {
                     !anonymous
-                        || !principal_key(&key.key_lower)
+                        || !crate::util::is_principal_key(&key.key_lower)
                         || key.classes.get(*i).is_some_and(|c| c.rep == DimValue::Absent)
                 })
                 .collect();
@@ -104,10 +104,6 @@ pub(super) fn merge(p: &PathCells<'_>, answers: &BTreeMap<Cell, Decision>, zone:
         }
     }
     groups.into_iter().filter_map(|g| render(p, &g, zone)).collect()
-}
-
-fn principal_key(key: &str) -> bool {
-    key.starts_with("aws:principal") || key.starts_with("aws:multifactor") || key == "aws:tokenissuetime"
 }
 
 fn render(p: &PathCells<'_>, g: &Group, zone: &Zone) -> Option<Grant> {

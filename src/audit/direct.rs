@@ -5,11 +5,14 @@
 use chrono::SecondsFormat;
 
 use super::world::{World, bpa_of, finding, named};
-use super::{AuditOptions, BucketOutcome, caller_policies, failover, status, verdict};
+use super::{
+    AuditOptions, BucketOutcome, caller_policies, endpoint_facts, failover, path_request, route_role, status,
+    unknown_report, verdict,
+};
 use crate::config::{Config, Expectation, Via};
-use crate::path::{self, BucketFacts, EndpointFacts, Known, Network, PathRequest};
+use crate::path::{self, BucketFacts, Known, Network};
 use crate::policy::lint::Severity;
-use crate::report::{BucketReport, ExpectationReport, Failover, Finding, RouteRole, Status, Verdict};
+use crate::report::{BucketReport, ExpectationReport, Failover, Finding, RouteRole};
 use crate::snapshot::{Captured, Snapshot};
 
 /// Where a bucket is: (MRAP alias, owner account, region, route) from the MRAP listing, or the
@@ -18,13 +21,12 @@ pub(crate) fn locate(snapshot: &Snapshot, bucket: &str) -> Option<(String, Strin
     let account = snapshot.account_id()?;
     for m in snapshot.mraps.value().into_iter().flatten() {
         if let Some(r) = m.regions.iter().find(|r| r.bucket == bucket) {
-            let route = match snapshot.mrap_routes.get(&m.name) {
-                Some(Captured::Value(routes)) => match routes.iter().find(|x| x.bucket.as_deref() == Some(bucket)) {
-                    Some(x) if x.traffic_dial_percentage == 0 => RouteRole::Passive,
-                    _ => RouteRole::Active,
-                },
-                _ => RouteRole::Active,
+            let routes = match snapshot.mrap_routes.get(&m.name) {
+                Some(Captured::Value(routes)) => Some(routes.as_slice()),
+                _ => None,
             };
+            // By the bucket's own route only: a straight request names no MRAP region.
+            let route = route_role(routes, bucket, None);
             let owner = r.bucket_account_id.clone().unwrap_or_else(|| account.to_string());
             return Some((m.alias.clone(), owner, r.region.clone(), route));
         }
@@ -33,6 +35,43 @@ pub(crate) fn locate(snapshot: &Snapshot, bucket: &str) -> Option<(String, Strin
         .bucket_policies
         .contains_key(bucket)
         .then(|| (String::new(), account.to_string(), String::new(), RouteRole::Active))
+}
+
+/// The way a straight request comes: the internet, or the expectation's endpoint (an MRAP
+/// endpoint or a regional S3 one) as the snapshot describes it.
+fn direct_network<'w>(world: &'w World<'_>, exp: &'w Expectation) -> Network<'w> {
+    match &exp.via {
+        Via::Internet => Network::Internet,
+        Via::Endpoint(id) => match world.snapshot.endpoint(id) {
+            Some((_, e)) => {
+                let policy = world
+                    .endpoint_policies
+                    .get(id.as_str())
+                    .or_else(|| world.regional_endpoint_policies.get(id.as_str()))
+                    .map_or(Known::Value(None), named);
+                Network::Endpoint(Known::Value(endpoint_facts(id, e, policy)))
+            }
+            None => Network::Endpoint(Known::Unknown(format!(
+                "endpoint {id} was not captured (no readable describe-vpc-endpoints file has it)"
+            ))),
+        },
+    }
+}
+
+/// For a bucket known only by its policy: the region of the endpoint's service name
+/// (`com.amazonaws.REGION.s3`), empty when it has none; `None` without a described endpoint.
+fn region_of_endpoint(network: &Network<'_>) -> Option<String> {
+    match network {
+        Network::Endpoint(Known::Value(e)) => Some(
+            e.service_name
+                .unwrap_or_default()
+                .strip_prefix("com.amazonaws.")
+                .and_then(|r| r.strip_suffix(".s3"))
+                .unwrap_or_default()
+                .to_string(),
+        ),
+        _ => None,
+    }
 }
 
 /// Evaluates an expectation straight to `bucket`.
@@ -45,22 +84,7 @@ pub(super) fn evaluate_direct(
 ) -> (ExpectationReport, Vec<BucketOutcome>, Vec<Finding>) {
     let snapshot = world.snapshot;
     let mut findings = Vec::new();
-    let mut report = ExpectationReport {
-        name: exp.name.clone(),
-        mrap: String::new(),
-        expect: exp.expect,
-        status: Status::Unknown,
-        verdict: Verdict::Unknown,
-        buckets: Vec::new(),
-        failover: Failover::None,
-        pending_change: false,
-        principal: exp.principal.clone(),
-        action: exp.action.clone(),
-        key: exp.key.clone(),
-        via: exp.via.to_string(),
-        proposed_verdict: None,
-        summary: String::new(),
-    };
+    let mut report = unknown_report(exp, String::new(), Failover::None);
     let Some((mrap_alias, account, region, route)) = locate(snapshot, bucket) else {
         report.summary = format!("unknown: the bucket `{bucket}` is not in the snapshot");
         findings.push(finding(
@@ -73,42 +97,8 @@ pub(super) fn evaluate_direct(
         return (report, Vec::new(), findings);
     };
     report.mrap = mrap_alias;
-    let network = match &exp.via {
-        Via::Internet => Network::Internet,
-        Via::Endpoint(id) => match snapshot.endpoint(id) {
-            Some((_, e)) => Network::Endpoint(Known::Value(EndpointFacts {
-                id,
-                vpc_id: &e.vpc_id,
-                endpoint_type: e.endpoint_type.as_deref(),
-                service_name: e.service_name.as_deref(),
-                state: e.state.as_deref(),
-                private_dns: e.private_dns_enabled,
-                policy: world
-                    .endpoint_policies
-                    .get(id.as_str())
-                    .or_else(|| world.regional_endpoint_policies.get(id.as_str()))
-                    .map_or(Known::Value(None), named),
-            })),
-            None => Network::Endpoint(Known::Unknown(format!(
-                "endpoint {id} was not captured (no readable describe-vpc-endpoints file has it)"
-            ))),
-        },
-    };
-    // A bucket known only by its policy: take the region from the endpoint's service name.
-    let region = if region.is_empty() {
-        match &network {
-            Network::Endpoint(Known::Value(e)) => e
-                .service_name
-                .unwrap_or_default()
-                .strip_prefix("com.amazonaws.")
-                .and_then(|r| r.strip_suffix(".s3"))
-                .unwrap_or_default()
-                .to_string(),
-            _ => region,
-        }
-    } else {
-        region
-    };
+    let network = direct_network(world, exp);
+    let region = if region.is_empty() { region_of_endpoint(&network).unwrap_or(region) } else { region };
     let policy = match world.bucket_policies.get(bucket) {
         Some(loaded) => named(loaded),
         None => Known::Unknown("not captured".into()),
@@ -122,15 +112,7 @@ pub(super) fn evaluate_direct(
     };
     let caller = caller_policies(config, exp);
     let now = options.at.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let request = PathRequest {
-        caller: &exp.caller,
-        action: &exp.action,
-        key: &exp.key,
-        bucket_action: exp.is_bucket_action(),
-        context: &exp.context,
-        time: Some((&now, options.at.timestamp())),
-        partition: snapshot.partition(),
-    };
+    let request = path_request(exp, &now, options, snapshot.partition());
     let decision = path::decide_direct(&request, &network, &facts, &region, &caller, true);
     let bucket_report = BucketReport {
         bucket: bucket.to_string(),

@@ -9,17 +9,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
-use crate::config::{Config, ConfigError, Expect, Expectation, Via};
+use crate::config::{Config, ConfigError, Expectation, Via};
 use crate::eval::NamedPolicy;
 use crate::path::{
     self, BucketFacts, CallerPolicies, EndpointFacts, Known, MrapFacts, Network, PathDecision, PathRequest,
 };
 use crate::policy::lint::Severity;
 use crate::report::{
-    BucketDecision, BucketReport, ExpectationReport, Failover, Finding, Report, RouteRole, SnapshotInfo, Status,
-    Verdict,
+    BucketDecision, BucketReport, Expect, ExpectationReport, Failover, Finding, Report, RouteRole, SnapshotInfo,
+    Status, Verdict,
 };
-use crate::snapshot::{Captured, Snapshot};
+use crate::snapshot::{Captured, Mrap, MrapRegion, MrapRoute, Snapshot, VpcEndpoint};
 
 pub(crate) mod direct;
 mod world;
@@ -201,14 +201,42 @@ fn evaluate_with(
     }
     let snapshot = world.snapshot;
     let mut findings = Vec::new();
-    let mut report = ExpectationReport {
+    let mut report = unknown_report(exp, exp.mrap.clone(), Failover::Unknown);
+    let Some((account, mrap)) = find_mrap(snapshot, exp, &mut report, &mut findings) else {
+        return (report, Vec::new(), findings);
+    };
+    let mrap_arn = snapshot.mrap_arn(mrap).unwrap_or_default();
+    report.mrap = mrap.alias.clone();
+    check_listing(mrap, &mrap_arn, &mut findings);
+    let network = mrap_network(world, exp, &mrap.alias, &mut findings);
+    let proposed = proposed_policy(world, mrap);
+    let now = options.at.to_rfc3339_opts(SecondsFormat::Secs, true);
+    let on_path = MrapPath {
+        exp,
+        request: path_request(exp, &now, options, snapshot.partition()),
+        network,
+        mrap: mrap_facts(world, mrap, &mrap_arn, account),
+        caller: caller_policies(config, exp),
+        proposed,
+        detail,
+    };
+    let routes = readable_routes(snapshot, mrap, &mrap_arn, &mut findings);
+    let outcomes: Vec<BucketOutcome> =
+        mrap.regions.iter().map(|region| on_path.to_bucket(world, region, routes, &mut findings)).collect();
+    settle(&mut report, &outcomes, on_path.proposed.is_some());
+    (report, outcomes, findings)
+}
+
+/// An expectation's report before anything is known: every answer `unknown`.
+fn unknown_report(exp: &Expectation, mrap: String, failover: Failover) -> ExpectationReport {
+    ExpectationReport {
         name: exp.name.clone(),
-        mrap: exp.mrap.clone(),
+        mrap,
         expect: exp.expect,
         status: Status::Unknown,
         verdict: Verdict::Unknown,
         buckets: Vec::new(),
-        failover: Failover::Unknown,
+        failover,
         pending_change: false,
         principal: exp.principal.clone(),
         action: exp.action.clone(),
@@ -216,10 +244,20 @@ fn evaluate_with(
         via: exp.via.to_string(),
         proposed_verdict: None,
         summary: String::new(),
-    };
+    }
+}
+
+/// The snapshot's account and the expectation's MRAP; `None` when the expectation is unknown,
+/// with why in its summary (and a finding when the snapshot provably lacks the MRAP).
+fn find_mrap<'s>(
+    snapshot: &'s Snapshot,
+    exp: &Expectation,
+    report: &mut ExpectationReport,
+    findings: &mut Vec<Finding>,
+) -> Option<(&'s str, &'s Mrap)> {
     let (Some(account), Some(mraps)) = (snapshot.account_id(), snapshot.mraps.value()) else {
         report.summary = "unknown: the snapshot has no readable manifest or MRAP list".into();
-        return (report, Vec::new(), findings);
+        return None;
     };
     let Some(mrap) = mraps.iter().find(|m| m.alias == exp.mrap || m.name == exp.mrap) else {
         report.summary = format!("unknown: the MRAP `{}` is not in the snapshot", exp.mrap);
@@ -230,93 +268,51 @@ fn evaluate_with(
             format!("expectation `{}` names the MRAP `{}`, which the snapshot does not have", exp.name, exp.mrap),
             Some("check `mrap` in the configuration against `aws s3control list-multi-region-access-points`".into()),
         ));
-        return (report, Vec::new(), findings);
+        return None;
     };
-    let mrap_arn = snapshot.mrap_arn(mrap).unwrap_or_default();
-    report.mrap = mrap.alias.clone();
+    Some((account, mrap))
+}
+
+/// Findings on the MRAP's own listing: not `READY`, or fields the listing lacks.
+fn check_listing(mrap: &Mrap, mrap_arn: &str, findings: &mut Vec<Finding>) {
     match mrap.status.as_deref() {
         Some(status) if !status.eq_ignore_ascii_case("READY") => findings.push(finding(
             Severity::Error,
             "mrap-not-ready",
-            &mrap_arn,
+            mrap_arn,
             format!("the MRAP is `{status}`, not `READY`"),
             None,
         )),
         Some(_) => {}
         None => findings.push(unreadable(
-            &mrap_arn,
+            mrap_arn,
             "the MRAP's `Status` is absent from the listing; every verdict on it is unknown",
         )),
     }
     if mrap.public_access_block.is_none() {
         findings.push(unreadable(
-            &mrap_arn,
+            mrap_arn,
             "the MRAP's `PublicAccessBlock` is absent from the listing; verdicts that depend on it are unknown (never taken as all off)",
         ));
     }
+}
 
-    let network = match &exp.via {
+/// The way the request comes to the MRAP: the internet, or the expectation's endpoint as the
+/// snapshot describes it (with findings on what keeps it from reaching an MRAP).
+fn mrap_network<'w>(
+    world: &'w World<'_>,
+    exp: &'w Expectation,
+    alias: &str,
+    findings: &mut Vec<Finding>,
+) -> Network<'w> {
+    let snapshot = world.snapshot;
+    match &exp.via {
         Via::Internet => Network::Internet,
         Via::Endpoint(id) => match snapshot.endpoint(id) {
             Some((_, e)) => {
-                let wrong = e.service_name.as_deref().is_some_and(|s| s != path::MRAP_ENDPOINT_SERVICE)
-                    || e.endpoint_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("Interface"))
-                    || e.state.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("available"));
-                let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not described)".into());
-                if wrong {
-                    findings.push(finding(
-                        Severity::Error,
-                        "endpoint-cannot-reach-mrap",
-                        id,
-                        format!("{id} is a `{}` endpoint of `{}` in state `{}`; requests to an MRAP need an `Interface` endpoint of `{}` in state `available`", show(&e.endpoint_type), show(&e.service_name), show(&e.state), path::MRAP_ENDPOINT_SERVICE),
-                        Some(format!("create an interface endpoint for `{}` (S3: Configuring a Multi-Region Access Point for use with AWS PrivateLink)", path::MRAP_ENDPOINT_SERVICE)),
-                    ));
-                }
-                let missing: Vec<&str> = [
-                    ("VpcEndpointType", e.endpoint_type.is_none()),
-                    ("ServiceName", e.service_name.is_none()),
-                    ("State", e.state.is_none()),
-                    ("VpcId", e.vpc_id.is_empty()),
-                ]
-                .into_iter()
-                .filter_map(|(field, absent)| absent.then_some(field))
-                .collect();
-                if !missing.is_empty() {
-                    findings.push(unreadable(
-                        id,
-                        &format!(
-                            "the description of {id} lacks {}; verdicts that need it are unknown",
-                            missing.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
-                        ),
-                    ));
-                }
-                match e.private_dns_enabled {
-                    Some(true) => {}
-                    Some(false) => findings.push(finding(
-                        Severity::Warning,
-                        "endpoint-private-dns-disabled",
-                        id,
-                        format!("private DNS is disabled on {id}: clients in {} that use the MRAP's ordinary host name (`{}.accesspoint.s3-global.amazonaws.com`) do not go through this endpoint but over the internet path (`mrap:internet`), where its endpoint policy does not apply and bucket policies that require `aws:SourceVpce` deny them", if e.vpc_id.is_empty() { "the VPC" } else { &e.vpc_id }, mrap.alias),
-                        Some(format!("enable private DNS on the endpoint (`aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --private-dns-enabled`), or resolve the MRAP's name to the endpoint with a private hosted zone (S3: Configuring a Multi-Region Access Point for use with AWS PrivateLink: requests go through the endpoint \"if you have private DNS enabled for the endpoint\")")),
-                    )),
-                    None => findings.push(finding(
-                        Severity::Warning,
-                        "endpoint-private-dns-unknown",
-                        id,
-                        format!("the description of {id} does not say whether private DNS is enabled: whether the VPC's clients that use the MRAP's host name go through this endpoint is unknown"),
-                        Some("capture the endpoint with `aws ec2 describe-vpc-endpoints`, which prints `PrivateDnsEnabled`".into()),
-                    )),
-                }
+                check_endpoint(id, e, alias, findings);
                 let policy = world.endpoint_policies.get(id.as_str()).map_or(Known::Value(None), named);
-                Network::Endpoint(Known::Value(EndpointFacts {
-                    id,
-                    vpc_id: &e.vpc_id,
-                    endpoint_type: e.endpoint_type.as_deref(),
-                    service_name: e.service_name.as_deref(),
-                    state: e.state.as_deref(),
-                    private_dns: e.private_dns_enabled,
-                    policy,
-                }))
+                Network::Endpoint(Known::Value(endpoint_facts(id, e, policy)))
             }
             None if snapshot.endpoints_complete() => Network::Endpoint(Known::Value(EndpointFacts {
                 id,
@@ -331,63 +327,183 @@ fn evaluate_with(
                 "endpoint {id} was not captured (no readable describe-vpc-endpoints file has it)"
             ))),
         },
-    };
+    }
+}
 
-    let established =
-        world.mrap_established.get(mrap.name.as_str()).map_or(Known::Unknown("not captured".into()), named);
-    let proposed = world.mrap_proposed.get(mrap.name.as_str()).and_then(|p| p.as_ref()).map(|p| match p {
+/// The path's view of a described endpoint, with its policy.
+pub(super) fn endpoint_facts<'a>(
+    id: &'a str,
+    e: &'a VpcEndpoint,
+    policy: Known<Option<NamedPolicy<'a>>>,
+) -> EndpointFacts<'a> {
+    EndpointFacts {
+        id,
+        vpc_id: &e.vpc_id,
+        endpoint_type: e.endpoint_type.as_deref(),
+        service_name: e.service_name.as_deref(),
+        state: e.state.as_deref(),
+        private_dns: e.private_dns_enabled,
+        policy,
+    }
+}
+
+/// Findings on an endpoint that cannot carry requests to an MRAP, lacks fields, or may be
+/// bypassed (private DNS off or not described).
+fn check_endpoint(id: &str, e: &VpcEndpoint, alias: &str, findings: &mut Vec<Finding>) {
+    let wrong = e.service_name.as_deref().is_some_and(|s| s != path::MRAP_ENDPOINT_SERVICE)
+        || e.endpoint_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("Interface"))
+        || e.state.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("available"));
+    let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not described)".into());
+    if wrong {
+        findings.push(finding(
+            Severity::Error,
+            "endpoint-cannot-reach-mrap",
+            id,
+            format!("{id} is a `{}` endpoint of `{}` in state `{}`; requests to an MRAP need an `Interface` endpoint of `{}` in state `available`", show(&e.endpoint_type), show(&e.service_name), show(&e.state), path::MRAP_ENDPOINT_SERVICE),
+            Some(format!("create an interface endpoint for `{}` (S3: Configuring a Multi-Region Access Point for use with AWS PrivateLink)", path::MRAP_ENDPOINT_SERVICE)),
+        ));
+    }
+    let missing: Vec<&str> = [
+        ("VpcEndpointType", e.endpoint_type.is_none()),
+        ("ServiceName", e.service_name.is_none()),
+        ("State", e.state.is_none()),
+        ("VpcId", e.vpc_id.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(field, absent)| absent.then_some(field))
+    .collect();
+    if !missing.is_empty() {
+        findings.push(unreadable(
+            id,
+            &format!(
+                "the description of {id} lacks {}; verdicts that need it are unknown",
+                missing.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    match e.private_dns_enabled {
+        Some(true) => {}
+        Some(false) => findings.push(finding(
+            Severity::Warning,
+            "endpoint-private-dns-disabled",
+            id,
+            format!("private DNS is disabled on {id}: clients in {} that use the MRAP's ordinary host name (`{}.accesspoint.s3-global.amazonaws.com`) do not go through this endpoint but over the internet path (`mrap:internet`), where its endpoint policy does not apply and bucket policies that require `aws:SourceVpce` deny them", if e.vpc_id.is_empty() { "the VPC" } else { &e.vpc_id }, alias),
+            Some(format!("enable private DNS on the endpoint (`aws ec2 modify-vpc-endpoint --vpc-endpoint-id {id} --private-dns-enabled`), or resolve the MRAP's name to the endpoint with a private hosted zone (S3: Configuring a Multi-Region Access Point for use with AWS PrivateLink: requests go through the endpoint \"if you have private DNS enabled for the endpoint\")")),
+        )),
+        None => findings.push(finding(
+            Severity::Warning,
+            "endpoint-private-dns-unknown",
+            id,
+            format!("the description of {id} does not say whether private DNS is enabled: whether the VPC's clients that use the MRAP's host name go through this endpoint is unknown"),
+            Some("capture the endpoint with `aws ec2 describe-vpc-endpoints`, which prints `PrivateDnsEnabled`".into()),
+        )),
+    }
+}
+
+/// The MRAP's Proposed policy, when it has one (`None`: no Proposed policy).
+fn proposed_policy<'w>(world: &'w World<'_>, mrap: &Mrap) -> Option<Known<Option<NamedPolicy<'w>>>> {
+    world.mrap_proposed.get(mrap.name.as_str()).and_then(|p| p.as_ref()).map(|p| match p {
         Known::Value((name, policy)) => Known::Value(Some(NamedPolicy { name, policy })),
         Known::Unknown(why) => Known::Unknown(why.clone()),
-    });
-    let mrap_facts = MrapFacts {
-        arn: &mrap_arn,
+    })
+}
+
+/// The MRAP as the path sees it, with its Established policy.
+fn mrap_facts<'w>(world: &'w World<'_>, mrap: &'w Mrap, mrap_arn: &'w str, account: &'w str) -> MrapFacts<'w> {
+    let established =
+        world.mrap_established.get(mrap.name.as_str()).map_or(Known::Unknown("not captured".into()), named);
+    MrapFacts {
+        arn: mrap_arn,
         account,
         status: mrap.status.as_deref(),
         bpa: mrap.public_access_block.map_or_else(
             || Known::Unknown("the listing gives no `PublicAccessBlock` for the MRAP".into()),
             Known::Value,
         ),
-        account_bpa: bpa_of(snapshot.account_bpa.get(account)),
+        account_bpa: bpa_of(world.snapshot.account_bpa.get(account)),
         policy: established,
-    };
-    let caller = caller_policies(config, exp);
-    let now = options.at.to_rfc3339_opts(SecondsFormat::Secs, true);
-    let request = PathRequest {
+    }
+}
+
+/// The request of an expectation at the cycle's time `now` (`options.at`, RFC 3339).
+pub(super) fn path_request<'a>(
+    exp: &'a Expectation,
+    now: &'a str,
+    options: &AuditOptions,
+    partition: &'a str,
+) -> PathRequest<'a> {
+    PathRequest {
         caller: &exp.caller,
         action: &exp.action,
         key: &exp.key,
         bucket_action: exp.is_bucket_action(),
         context: &exp.context,
-        time: Some((&now, options.at.timestamp())),
-        partition: snapshot.partition(),
-    };
+        time: Some((now, options.at.timestamp())),
+        partition,
+    }
+}
 
-    // Routes: absent → every bucket active; unreadable → every bucket active, said so.
+/// The MRAP's routes. Absent → every bucket active; unreadable → every bucket active, said so.
+fn readable_routes<'s>(
+    snapshot: &'s Snapshot,
+    mrap: &Mrap,
+    mrap_arn: &str,
+    findings: &mut Vec<Finding>,
+) -> Option<&'s [MrapRoute]> {
     let routes = snapshot.mrap_routes.get(&mrap.name);
     if let Some(problem) = routes.and_then(Captured::problem) {
         findings.push(finding(
             Severity::Warning,
             "routes-unreadable",
-            &mrap_arn,
+            mrap_arn,
             format!("the routes could not be read ({problem}): every bucket is treated as active"),
             None,
         ));
     }
-    let role_of = |bucket: &str, region: &str| -> RouteRole {
-        let Some(Captured::Value(list)) = routes else { return RouteRole::Active };
-        let route = list
-            .iter()
-            .find(|r| r.bucket.as_deref() == Some(bucket))
-            .or_else(|| list.iter().find(|r| r.bucket.is_none() && r.region.as_deref() == Some(region)));
-        match route {
-            Some(r) if r.traffic_dial_percentage == 0 => RouteRole::Passive,
-            _ => RouteRole::Active,
-        }
-    };
+    match routes {
+        Some(Captured::Value(list)) => Some(list),
+        _ => None,
+    }
+}
 
-    let mut outcomes = Vec::with_capacity(mrap.regions.len());
-    for region in &mrap.regions {
-        let bucket_account = region.bucket_account_id.as_deref().unwrap_or(account);
+/// A bucket's role in the MRAP's routes: passive when its traffic dial is 0. Its route is the
+/// one naming the bucket, or else (when `region` is given) the one naming only its region; a
+/// bucket without a route, or without readable routes, is active.
+pub(super) fn route_role(routes: Option<&[MrapRoute]>, bucket: &str, region: Option<&str>) -> RouteRole {
+    let Some(list) = routes else { return RouteRole::Active };
+    let route = list.iter().find(|r| r.bucket.as_deref() == Some(bucket)).or_else(|| {
+        region.and_then(|region| list.iter().find(|r| r.bucket.is_none() && r.region.as_deref() == Some(region)))
+    });
+    match route {
+        Some(r) if r.traffic_dial_percentage == 0 => RouteRole::Passive,
+        _ => RouteRole::Active,
+    }
+}
+
+/// What every bucket of one MRAP expectation shares: the request and the path up to the bucket.
+struct MrapPath<'a> {
+    exp: &'a Expectation,
+    request: PathRequest<'a>,
+    network: Network<'a>,
+    mrap: MrapFacts<'a>,
+    caller: CallerPolicies<'a>,
+    proposed: Option<Known<Option<NamedPolicy<'a>>>>,
+    /// How much of the explanation to build.
+    detail: Detail,
+}
+
+impl MrapPath<'_> {
+    /// The request decided on one bucket of the MRAP, under the Established policy and the
+    /// Proposed one.
+    fn to_bucket(
+        &self,
+        world: &World<'_>,
+        region: &MrapRegion,
+        routes: Option<&[MrapRoute]>,
+        findings: &mut Vec<Finding>,
+    ) -> BucketOutcome {
+        let snapshot = world.snapshot;
+        let bucket_account = region.bucket_account_id.as_deref().unwrap_or(self.mrap.account);
         let policy = match world.bucket_policies.get(region.bucket.as_str()) {
             Some(loaded) => named(loaded),
             None => Known::Unknown("not captured".into()),
@@ -408,18 +524,38 @@ fn evaluate_with(
             bpa: bpa_of(snapshot.bucket_bpa.get(&region.bucket)),
             account_bpa: bpa_of(snapshot.account_bpa.get(bucket_account)),
         };
-        let (decision, proposed_decision) = match (detail, proposed.as_ref()) {
+        let (decision, proposed_decision) = match (self.detail, self.proposed.as_ref()) {
             (Detail::Report, Some(p)) => (
-                path::decide(&request, &network, &mrap_facts, &bucket, &caller, None).0,
-                path::decide_untraced(&request, &network, &mrap_facts, &bucket, &caller, Some(p)).1,
+                path::decide(&self.request, &self.network, &self.mrap, &bucket, &self.caller, None).0,
+                path::decide_untraced(&self.request, &self.network, &self.mrap, &bucket, &self.caller, Some(p)).1,
             ),
-            _ => path::decide(&request, &network, &mrap_facts, &bucket, &caller, proposed.as_ref()),
+            _ => path::decide(&self.request, &self.network, &self.mrap, &bucket, &self.caller, self.proposed.as_ref()),
         };
-        for (statement, c) in malformed_values(&decision) {
-            findings.push(finding(
+        findings.extend(malformed_value_findings(&self.exp.name, &decision));
+        let report = BucketReport {
+            bucket: region.bucket.clone(),
+            account: bucket_account.to_string(),
+            region: region.region.clone(),
+            route: route_role(routes, &region.bucket, Some(&region.region)),
+            decision: decision.decision.into(),
+            deciding_layer: decision.deciding_layer,
+            statement: decision.statement.clone(),
+            reason: decision.reason.clone(),
+            proposed_decision: proposed_decision.as_ref().map(|d| d.decision.into()),
+        };
+        BucketOutcome { report, established: decision, proposed: proposed_decision }
+    }
+}
+
+/// An `unreadable-input` finding for each request value of the wrong form that `decision` met.
+fn malformed_value_findings(expectation: &str, decision: &PathDecision) -> Vec<Finding> {
+    malformed_values(decision)
+        .into_iter()
+        .map(|(statement, c)| {
+            finding(
                 Severity::Error,
                 "unreadable-input",
-                &format!("expect.{}.context.{}", exp.name, c.key),
+                &format!("expect.{expectation}.context.{}", c.key),
                 format!(
                     "the request value `{}` of `{}` is not of the form `{}` compares ({statement}); every verdict that needs it is unknown",
                     c.malformed.as_deref().unwrap_or_default(),
@@ -427,39 +563,30 @@ fn evaluate_with(
                     c.operator
                 ),
                 Some(format!("give `{}` in the expectation's `context` in the form the operator compares (IAM: Condition operators)", c.key)),
-            ));
-        }
-        let report = BucketReport {
-            bucket: region.bucket.clone(),
-            account: bucket_account.to_string(),
-            region: region.region.clone(),
-            route: role_of(&region.bucket, &region.region),
-            decision: decision.decision.into(),
-            deciding_layer: decision.deciding_layer,
-            statement: decision.statement.clone(),
-            reason: decision.reason.clone(),
-            proposed_decision: proposed_decision.as_ref().map(|d| d.decision.into()),
-        };
-        outcomes.push(BucketOutcome { report, established: decision, proposed: proposed_decision });
-    }
+            )
+        })
+        .collect()
+}
 
+/// The expectation's verdict, status, failover and pending change from its buckets' outcomes,
+/// and the buckets themselves.
+fn settle(report: &mut ExpectationReport, outcomes: &[BucketOutcome], has_proposed: bool) {
     let decisions = |pick: &dyn Fn(&BucketOutcome) -> Option<BucketDecision>, role: RouteRole| -> Vec<BucketDecision> {
         outcomes.iter().filter(|o| o.report.route == role).filter_map(pick).collect()
     };
     let active = decisions(&|o| Some(o.report.decision), RouteRole::Active);
     let passive = decisions(&|o| Some(o.report.decision), RouteRole::Passive);
     report.verdict = verdict(&active);
-    report.status = status(exp.expect, &active);
-    report.failover = failover(exp.expect, &passive);
-    if proposed.is_some() {
+    report.status = status(report.expect, &active);
+    report.failover = failover(report.expect, &passive);
+    if has_proposed {
         let proposed_active = decisions(&|o| o.report.proposed_decision, RouteRole::Active);
         let v = verdict(&proposed_active);
         report.proposed_verdict = Some(v);
         report.pending_change = v != Verdict::Unknown && report.verdict != Verdict::Unknown && v != report.verdict;
     }
-    report.summary = summary(&report, &outcomes);
+    report.summary = summary(report, outcomes);
     report.buckets = outcomes.iter().map(|o| o.report.clone()).collect();
-    (report, outcomes, findings)
 }
 
 /// The conditions of a decision that met a request value of the wrong form, with the statement.
@@ -483,10 +610,6 @@ fn unreadable(resource: &str, message: &str) -> Finding {
     )
 }
 
-fn denies(d: BucketDecision) -> bool {
-    matches!(d, BucketDecision::ImplicitDeny | BucketDecision::ExplicitDeny)
-}
-
 /// Over the active buckets: all allow → allow; none → deny; mixed → intermittent; any unknown →
 /// unknown (DESIGN §3).
 pub fn verdict(active: &[BucketDecision]) -> Verdict {
@@ -494,7 +617,7 @@ pub fn verdict(active: &[BucketDecision]) -> Verdict {
         Verdict::Unknown
     } else if active.iter().all(|d| *d == BucketDecision::Allow) {
         Verdict::Allow
-    } else if active.iter().all(|d| denies(*d)) {
+    } else if active.iter().all(|d| d.denies()) {
         Verdict::Deny
     } else {
         Verdict::Intermittent
@@ -504,11 +627,7 @@ pub fn verdict(active: &[BucketDecision]) -> Verdict {
 /// Violated as soon as a known active decision contradicts the expectation, whatever the
 /// unknowns; otherwise unknown if any is unknown; otherwise holds.
 pub fn status(expect: Expect, active: &[BucketDecision]) -> Status {
-    let contradicts = |d: &BucketDecision| match expect {
-        Expect::Allow => denies(*d),
-        Expect::Deny => *d == BucketDecision::Allow,
-    };
-    if active.iter().any(contradicts) {
+    if active.iter().any(|d| expect.contradicted_by(*d)) {
         Status::Violated
     } else if active.is_empty() || active.contains(&BucketDecision::Unknown) {
         Status::Unknown
@@ -530,16 +649,8 @@ pub fn failover(expect: Expect, passive: &[BucketDecision]) -> Failover {
 }
 
 fn summary(report: &ExpectationReport, outcomes: &[BucketOutcome]) -> String {
-    let wrong: Vec<&BucketOutcome> = outcomes
-        .iter()
-        .filter(|o| match report.expect {
-            Expect::Allow => o.report.decision != BucketDecision::Allow,
-            Expect::Deny => {
-                o.report.decision != BucketDecision::ExplicitDeny && o.report.decision != BucketDecision::ImplicitDeny
-            }
-        })
-        .collect();
-    match wrong.first() {
+    // The first bucket that does not give the expected answer, unknown ones included.
+    match outcomes.iter().find(|o| !report.expect.met_by(o.report.decision)) {
         None => format!("all {} bucket(s) give the expected answer", outcomes.len()),
         Some(o) => format!("{} ({}): {}", o.report.bucket, o.report.decision.name(), o.report.reason),
     }

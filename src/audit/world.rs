@@ -11,7 +11,7 @@ use crate::path::{self, Known};
 use crate::policy::lint::{self, Holder, LintTarget, Severity};
 use crate::policy::public::{PolicyHolder, is_public};
 use crate::policy::{Policy, PolicyKind, parse_policy};
-use crate::report::{Finding, PolicyRecord};
+use crate::report::{Finding, PolicyHash, PolicyRecord};
 use crate::snapshot::{Captured, Mrap, PublicAccessBlock, Snapshot};
 
 /// A parsed policy with its explanation name.
@@ -257,7 +257,7 @@ impl<'s> World<'s> {
         self.policies.push(PolicyRecord {
             kind: kind.into(),
             resource: resource.into(),
-            hash: Some(crate::drift::UNREADABLE.into()),
+            hash: PolicyHash::Unreadable,
             public: false,
             normalized: None,
         });
@@ -277,7 +277,7 @@ impl<'s> World<'s> {
             self.policies.push(PolicyRecord {
                 kind: record_kind.into(),
                 resource: resource.into(),
-                hash: None,
+                hash: PolicyHash::Absent,
                 public: false,
                 normalized: None,
             });
@@ -297,7 +297,7 @@ impl<'s> World<'s> {
             }
         }
         let normalized = normalize_json(text);
-        let hash = Some(normalized.as_deref().map_or_else(|| format!("raw:{}", sha256(text)), sha256));
+        let hash = PolicyHash::Sha256(normalized.as_deref().map_or_else(|| format!("raw:{}", sha256(text)), sha256));
         match parse_policy(text, kind) {
             Ok(policy) => {
                 let public = lint_as.is_some_and(|(_, holder)| kind != PolicyKind::Vpce && is_public(&policy, holder));

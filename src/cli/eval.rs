@@ -13,7 +13,7 @@ use clap::Args;
 use super::{Exit, Format, error};
 use crate::eval::case::parse_case;
 use crate::eval::stream::StreamReader;
-use crate::eval::{self as core, Decision, render};
+use crate::eval::{self as core, render};
 
 #[derive(Debug, Args)]
 #[command(after_help = "\
@@ -104,15 +104,6 @@ fn run_one(mut reader: Box<dyn Read>, args: &EvalArgs) -> Exit {
     }
 }
 
-fn decision_name(d: Decision) -> &'static str {
-    match d {
-        Decision::Allow => "Allow",
-        Decision::ImplicitDeny => "ImplicitDeny",
-        Decision::ExplicitDeny => "ExplicitDeny",
-        Decision::Unknown => "Unknown",
-    }
-}
-
 fn run_stream(reader: Box<dyn Read>, explain: bool, cache: bool) -> Exit {
     let mut reader = BufReader::with_capacity(1 << 16, reader);
     let stdout = io::stdout();
@@ -154,7 +145,7 @@ fn run_stream(reader: Box<dyn Read>, explain: bool, cache: bool) -> Exit {
                 }
                 Ok(case) => {
                     let decision = core::decide(&case.request, &case.policy_set());
-                    writeln!(out, "{{\"decision\":\"{}\"}}", decision_name(decision))
+                    writeln!(out, "{{\"decision\":\"{}\"}}", decision.name())
                 }
                 Err(e) => {
                     all_ok = false;

@@ -77,7 +77,7 @@ pub fn run(args: &ExplainArgs) -> Exit {
                 out,
                 "expectation {}: expect {}, verdict {} ({})",
                 report.name,
-                exp.expect_name(),
+                exp.expect.name(),
                 report.verdict.name(),
                 report.status.name().to_uppercase()
             );

@@ -53,7 +53,7 @@ pub struct Forbid {
 pub fn is_caller_class(class: &str) -> bool {
     match class.split_once(':') {
         None => matches!(class, "anonymous" | "any-principal" | "any-other-account"),
-        Some(("account", id)) => crate::policy::parse::is_account_id(id),
+        Some(("account", id)) => crate::util::is_account_id(id),
         Some(("org" | "outside-org", org)) => org.starts_with("o-") && org.len() > 2,
         Some(("principal", arn)) => crate::eval::Caller::parse(arn).is_ok_and(|c| !c.is_anonymous()),
         Some(_) => false,

@@ -15,6 +15,7 @@ use toml::Spanned;
 
 use crate::eval::{Caller, ContextValue};
 use crate::policy::{Policy, PolicyKind, parse_policy};
+use crate::report::Expect;
 
 mod access;
 mod events;
@@ -86,14 +87,6 @@ pub struct PolicyFile {
     pub policy: Policy,
 }
 
-/// What an expectation says about the outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Expect {
-    Allow,
-    Deny,
-}
-
 /// Which way the request comes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Via {
@@ -135,13 +128,6 @@ pub struct Expectation {
 }
 
 impl Expectation {
-    pub fn expect_name(&self) -> &'static str {
-        match self.expect {
-            Expect::Allow => "allow",
-            Expect::Deny => "deny",
-        }
-    }
-
     /// Bucket-level actions act on the bucket (and the MRAP ARN itself), not on an object.
     pub fn is_bucket_action(&self) -> bool {
         is_bucket_action(&self.action)
@@ -390,7 +376,7 @@ impl Ctx<'_> {
     }
 
     fn aws(&self, a: &RawAws) -> Result<AwsConfig, ConfigError> {
-        if !crate::policy::parse::is_account_id(a.account_id.get_ref()) {
+        if !crate::util::is_account_id(a.account_id.get_ref()) {
             return self.error(
                 Some(a.account_id.span()),
                 "aws.account_id",
@@ -399,7 +385,7 @@ impl Ctx<'_> {
         }
         for (account, role) in &a.assume_role_arns {
             let arn = role.get_ref();
-            if !crate::policy::parse::is_account_id(account) || !arn.starts_with("arn:") || !arn.contains(":role/") {
+            if !crate::util::is_account_id(account) || !arn.starts_with("arn:") || !arn.contains(":role/") {
                 return self.error(
                     Some(role.span()),
                     &format!("aws.assume_role_arns.{account}"),
@@ -567,10 +553,10 @@ impl Ctx<'_> {
                 );
             }
         };
-        let expect = match e.expect.get_ref().as_str() {
-            "allow" => Expect::Allow,
-            "deny" => Expect::Deny,
-            other => {
+        let expect = match crate::util::from_wire_name::<Expect>(e.expect.get_ref()) {
+            Some(expect) => expect,
+            None => {
+                let other = e.expect.get_ref();
                 return self.error(
                     Some(e.expect.span()),
                     &key("expect"),

@@ -235,7 +235,7 @@ fn request(value: &Json) -> Result<Request, CaseError> {
     let resource_account = match get(r, "resource_account") {
         Some(v) => {
             let account = string(v, "request.resource_account")?;
-            if !crate::policy::parse::is_account_id(account) {
+            if !crate::util::is_account_id(account) {
                 return Err(field_error(
                     "request.resource_account",
                     v.pos,

@@ -16,6 +16,7 @@ use super::tri::Tri;
 use super::wildcard::{self, Resolved};
 use crate::policy::values::{decode_base64, parse_bool, parse_cidr, parse_date, parse_number};
 use crate::policy::{BaseOperator, BoolValue, Comparison, Condition, ConditionValues, SetOperator};
+use crate::util::push_unique;
 
 /// Why a condition came out as it did; the data behind one line of an explanation.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -273,12 +274,6 @@ fn value_family(cond: &Condition) -> &'static str {
         ConditionValues::Binary(_) => "base64 binary",
         ConditionValues::Ip(_) => "IP address",
         _ => "",
-    }
-}
-
-pub(crate) fn push_unique(list: &mut Vec<String>, item: &str) {
-    if !list.iter().any(|s| s == item) {
-        list.push(item.to_string());
     }
 }
 

@@ -14,12 +14,12 @@
 //! Every result is three-valued (see [`Tri`]): an unknown input gives [`Decision::Unknown`]
 //! instead of a guess.
 
-use super::condition::push_unique;
 use super::principal::Grantee;
 use super::request::{Caller, IamKind, Request};
 use super::statement::{self, StatementTrace};
 use super::tri::Tri;
 use crate::policy::{Effect, Policy};
+use crate::util::push_unique;
 
 /// The answer for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
@@ -44,19 +44,7 @@ pub enum Layer {
     Resource,
 }
 
-impl Layer {
-    pub fn name(self) -> &'static str {
-        match self {
-            Layer::Scp => "scp",
-            Layer::Rcp => "rcp",
-            Layer::Vpce => "vpce",
-            Layer::Boundary => "boundary",
-            Layer::Session => "session",
-            Layer::Identity => "identity",
-            Layer::Resource => "resource",
-        }
-    }
-}
+crate::util::wire_names!(Decision, Layer);
 
 /// A policy with the name it has in explanations (`identity[0]`, `bucket policy of b1`, ...).
 #[derive(Debug, Clone, Copy)]

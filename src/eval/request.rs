@@ -72,7 +72,7 @@ impl Caller {
         let [_, partition, service, region, account, resource] = parts.as_slice() else { return Err(err()) };
         if partition.is_empty()
             || !region.is_empty()
-            || !crate::policy::parse::is_account_id(account)
+            || !crate::util::is_account_id(account)
             || text.contains(['*', '?'])
         {
             return Err(err());

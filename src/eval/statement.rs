@@ -103,11 +103,11 @@ pub fn trace(
             grantee = principal::matches(clause, &request.caller, boundary_attached, stmt.effect);
             let applies = grantee.is_some();
             if clause.negated && stmt.effect == crate::policy::Effect::Allow {
-                condition::push_unique(assumptions, principal::NOT_PRINCIPAL_ALLOW);
+                crate::util::push_unique(assumptions, principal::NOT_PRINCIPAL_ALLOW);
             } else if clause.negated && boundary_attached && applies {
-                condition::push_unique(assumptions, principal::NOT_PRINCIPAL_BOUNDARY);
+                crate::util::push_unique(assumptions, principal::NOT_PRINCIPAL_BOUNDARY);
             } else if clause.negated {
-                condition::push_unique(assumptions, principal::NOT_PRINCIPAL_ASSUMPTION);
+                crate::util::push_unique(assumptions, principal::NOT_PRINCIPAL_ASSUMPTION);
             }
             applies
         }

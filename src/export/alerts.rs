@@ -20,7 +20,6 @@ use serde::Serialize;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::config::Expect;
 use crate::drift::Drift;
 use crate::report::{BucketDecision, Failover, Report, RouteRole, Status};
 
@@ -49,12 +48,8 @@ fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
 pub fn alerts_for(report: &Report) -> BTreeMap<BTreeMap<String, String>, BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for e in &report.expectations {
-        let wrong = |d: BucketDecision| match e.expect {
-            Expect::Allow => matches!(d, BucketDecision::ImplicitDeny | BucketDecision::ExplicitDeny),
-            Expect::Deny => d == BucketDecision::Allow,
-        };
         if e.status == Status::Violated {
-            for b in e.buckets.iter().filter(|b| b.route == RouteRole::Active && wrong(b.decision)) {
+            for b in e.buckets.iter().filter(|b| b.route == RouteRole::Active && e.expect.contradicted_by(b.decision)) {
                 let l = labels(&[
                     ("alertname", "MrapAuditorExpectationViolated"),
                     ("expectation", &e.name),
@@ -66,7 +61,7 @@ pub fn alerts_for(report: &Report) -> BTreeMap<BTreeMap<String, String>, BTreeMa
                     format!(
                         "{} is violated: expected {}, got {} on {}",
                         e.name,
-                        expect_name(e.expect),
+                        e.expect.name(),
                         b.decision.name(),
                         b.bucket
                     ),
@@ -103,7 +98,8 @@ pub fn alerts_for(report: &Report) -> BTreeMap<BTreeMap<String, String>, BTreeMa
             );
         }
         if e.failover == Failover::NotReady {
-            for b in e.buckets.iter().filter(|b| b.route == RouteRole::Passive && wrong(b.decision)) {
+            for b in e.buckets.iter().filter(|b| b.route == RouteRole::Passive && e.expect.contradicted_by(b.decision))
+            {
                 let l = labels(&[
                     ("alertname", "MrapAuditorFailoverNotReady"),
                     ("expectation", &e.name),
@@ -119,13 +115,6 @@ pub fn alerts_for(report: &Report) -> BTreeMap<BTreeMap<String, String>, BTreeMa
         }
     }
     out
-}
-
-fn expect_name(e: Expect) -> &'static str {
-    match e {
-        Expect::Allow => "allow",
-        Expect::Deny => "deny",
-    }
 }
 
 fn annotations(summary: String, description: String) -> BTreeMap<String, String> {
@@ -311,45 +300,11 @@ async fn push_with(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{BucketReport, ExpectationReport, Verdict};
+    use crate::report::{Verdict, fixture};
 
     fn report(decision: BucketDecision) -> Report {
         let status = if decision == BucketDecision::Allow { Status::Holds } else { Status::Violated };
-        Report {
-            generated_at: String::new(),
-            source: "snapshot".into(),
-            snapshot: None,
-            expectations: vec![ExpectationReport {
-                name: "app".into(),
-                mrap: "m.mrap".into(),
-                expect: Expect::Allow,
-                status,
-                verdict: Verdict::Intermittent,
-                buckets: vec![BucketReport {
-                    bucket: "b1".into(),
-                    account: "1".into(),
-                    region: "us-east-1".into(),
-                    route: RouteRole::Active,
-                    decision,
-                    deciding_layer: None,
-                    statement: None,
-                    reason: "r".into(),
-                    proposed_decision: None,
-                }],
-                failover: Failover::None,
-                pending_change: false,
-                principal: "p".into(),
-                action: "a".into(),
-                key: "k".into(),
-                via: "v".into(),
-                proposed_verdict: None,
-                summary: String::new(),
-            }],
-            findings: vec![],
-            policies: vec![],
-            forbids: Vec::new(),
-            access: None,
-        }
+        fixture::one_bucket(status, Verdict::Intermittent, decision)
     }
 
     fn report_with(decision: BucketDecision, status: Status) -> Report {

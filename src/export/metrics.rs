@@ -23,7 +23,6 @@ use prometheus::{
     TextEncoder,
 };
 
-use crate::config::Expect;
 use crate::drift::Drift;
 use crate::report::{BucketDecision, Report, Status};
 use crate::snapshot::SourceError;
@@ -349,13 +348,10 @@ impl Metrics {
             for b in &e.buckets {
                 let route = b.route.name();
                 self.access_verdict.with_label_values(&[&e.name, &e.mrap, &b.bucket, route, b.decision.name()]).set(1);
-                let holds = match (b.decision, e.expect) {
-                    (BucketDecision::Unknown, _) => continue,
-                    (BucketDecision::Allow, Expect::Allow) => true,
-                    (_, Expect::Allow) => false,
-                    (BucketDecision::Allow, Expect::Deny) => false,
-                    (_, Expect::Deny) => true,
-                };
+                if b.decision == BucketDecision::Unknown {
+                    continue;
+                }
+                let holds = e.expect.met_by(b.decision);
                 self.expectation_holds.with_label_values(&[&e.name, &e.mrap, &b.bucket, route]).set(i64::from(holds));
             }
         }
@@ -401,7 +397,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Expect;
+    use crate::report::Expect;
     use crate::report::{BucketReport, ExpectationReport, Failover, RouteRole, Verdict};
 
     fn report(n: usize) -> Report {

@@ -22,9 +22,9 @@ use super::{
     INTERNET_SOURCE_IP, Known, Network, Outcome, PathDecision, PathLayer, PathRequest, VPC_SOURCE_IP, evaluation,
     request_outcome, statement_label,
 };
-use crate::eval::condition::push_unique;
 use crate::eval::{Context, ContextValue, Decision, Evaluation, NamedPolicy, PolicySet, Request, Tri};
 use crate::policy::public::{PolicyHolder, is_public};
+use crate::util::push_unique;
 
 /// The service name of a regional S3 endpoint (`com.amazonaws.us-east-1.s3`).
 pub fn regional_service(region: &str) -> String {

@@ -16,15 +16,7 @@ pub enum Severity {
     Error,
 }
 
-impl Severity {
-    pub fn name(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        }
-    }
-}
+crate::util::wire_names!(Severity);
 
 /// One lint on one statement (or on the whole policy).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,6 +11,7 @@ use super::json::{self, Json, JsonKind, Member, Pos, SyntaxError};
 use super::model::*;
 use super::template::{Syntax, Template};
 use super::values::{convert_values, parse_operator};
+use crate::util::is_account_id;
 
 /// Why a policy could not be read.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -535,10 +536,6 @@ fn aws_principal(raw: &str) -> Result<PrincipalEntry, String> {
         return Ok(PrincipalEntry::UniqueId(raw.to_string()));
     }
     Err(format!("invalid AWS principal `{raw}`: expected `*`, a 12-digit account id or an IAM/STS ARN"))
-}
-
-pub fn is_account_id(s: &str) -> bool {
-    s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Unique ids as AWS prints them for deleted principals (`AROA...` roles, `AIDA...` users).

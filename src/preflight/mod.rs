@@ -170,10 +170,6 @@ fn outcome(status: Status, verdict: Verdict) -> Outcome {
     Outcome { status, verdict }
 }
 
-fn denies(d: BucketDecision) -> bool {
-    matches!(d, BucketDecision::ImplicitDeny | BucketDecision::ExplicitDeny)
-}
-
 /// What flips between the report of the world and that of the planned world. Expectations are
 /// matched by name (both reports come from the same configuration).
 pub fn compare(before: &Report, after: &Report) -> (Vec<Flip>, Counts) {
@@ -194,10 +190,10 @@ pub fn compare(before: &Report, after: &Report) -> (Vec<Flip>, Counts) {
             })
             .collect();
         for f in &buckets {
-            if denies(f.before) && f.after == BucketDecision::Allow {
+            if f.before.denies() && f.after == BucketDecision::Allow {
                 counts.widens += 1;
             }
-            if f.before == BucketDecision::Allow && denies(f.after) {
+            if f.before == BucketDecision::Allow && f.after.denies() {
                 counts.narrows += 1;
             }
         }

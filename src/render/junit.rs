@@ -12,7 +12,6 @@
 use std::fmt::Write as _;
 
 use super::RenderContext;
-use crate::config::Expect;
 use crate::policy::lint::Severity;
 use crate::report::{BucketDecision, BucketReport, ExpectationReport, Report, RouteRole, Status};
 
@@ -49,18 +48,8 @@ struct Case {
     out: String,
 }
 
-fn contradicts(expect: Expect, d: BucketDecision) -> bool {
-    match expect {
-        Expect::Allow => matches!(d, BucketDecision::ImplicitDeny | BucketDecision::ExplicitDeny),
-        Expect::Deny => d == BucketDecision::Allow,
-    }
-}
-
 fn bucket_case(e: &ExpectationReport, b: &BucketReport) -> Case {
-    let expect = match e.expect {
-        Expect::Allow => "allow",
-        Expect::Deny => "deny",
-    };
+    let expect = e.expect.name();
     let layer = b.deciding_layer.map_or("-", crate::path::PathLayer::name);
     let what = format!(
         "expect {expect}, got {} on {} ({}, {}; deciding layer {layer}): {}",
@@ -72,7 +61,7 @@ fn bucket_case(e: &ExpectationReport, b: &BucketReport) -> Case {
     );
     let outcome = if b.decision == BucketDecision::Unknown {
         Outcome::Error(what.clone())
-    } else if contradicts(e.expect, b.decision) {
+    } else if e.expect.contradicted_by(b.decision) {
         match b.route {
             RouteRole::Active => Outcome::Failure("violated", what.clone()),
             RouteRole::Passive => Outcome::Skipped(format!("passive bucket, failover not ready: {what}")),

@@ -134,10 +134,7 @@ fn expectation_message(e: &ExpectationReport) -> String {
         "{} {}: expect {}, got {} ({} via {})",
         e.status.name(),
         e.name,
-        match e.expect {
-            crate::config::Expect::Allow => "allow",
-            crate::config::Expect::Deny => "deny",
-        },
+        e.expect.name(),
         e.verdict.name(),
         e.mrap,
         e.via

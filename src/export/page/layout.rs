@@ -448,10 +448,7 @@ pub fn picture(report: &Report, mrap: &str, selected: Option<&ExpectationReport>
 }
 
 pub fn expect_name(e: &ExpectationReport) -> &'static str {
-    match e.expect {
-        crate::config::Expect::Allow => "allow",
-        crate::config::Expect::Deny => "deny",
-    }
+    e.expect.name()
 }
 
 #[cfg(test)]
@@ -477,7 +474,7 @@ mod tests {
         let e = ExpectationReport {
             name: "e".into(),
             mrap: "m.mrap".into(),
-            expect: crate::config::Expect::Allow,
+            expect: crate::report::Expect::Allow,
             status: if verdict == Verdict::Allow { Status::Holds } else { Status::Violated },
             verdict,
             buckets,
