@@ -291,7 +291,8 @@ mod tests {
             block_public_policy: i == 2,
             restrict_public_buckets: i == 3,
         };
-        let cases: &[(&str, usize, fn(&BlockPublicAccess) -> bool)] = &[
+        type Setting = fn(&BlockPublicAccess) -> bool;
+        let cases: &[(&str, usize, Setting)] = &[
             ("BlockPublicAcls", 0, |b| b.block_public_acls),
             ("IgnorePublicAcls", 1, |b| b.ignore_public_acls),
             ("BlockPublicPolicy", 2, |b| b.block_public_policy),

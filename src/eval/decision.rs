@@ -726,7 +726,8 @@ mod tests {
         macro_rules! layer_cases {
             ($($name:literal, $spec:expr => $layers:expr;)*) => { [$(($name, $spec, &$layers[..])),*] };
         }
-        let cases: &[(&str, Spec, &[(Layer, LayerOutcome)])] = &layer_cases![
+        type LayerCase = (&'static str, Spec, &'static [(Layer, LayerOutcome)]);
+        let cases: &[LayerCase] = &layer_cases![
             "an IAM caller", Spec { identity: Some(ID_ALLOW), scp: Some(ALLOW_ALL), ..SPEC } => [(Scp, Allow), (Identity, Allow), (Resource, NotApplied)];
             "a service", Spec { caller: "cloudtrail.amazonaws.com", scp: Some(ALLOW_ALL), boundary: Some(ALLOW_ALL), session: Some(ALLOW_ALL), resource: Some(RES_PUBLIC), ..SPEC } => [(Scp, NotApplied), (Boundary, NotApplied), (Session, NotApplied), (Identity, NotApplied), (Resource, Allow)];
             "every filter", Spec { identity: Some(ID_DENY), vpce: Some(PRINCIPAL_PUT_ONLY), rcp: Some(PRINCIPAL_MAYBE), ..SPEC } => [(Rcp, Unknown), (Vpce, NoAllow), (Identity, ExplicitDeny), (Resource, NotApplied)];

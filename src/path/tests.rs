@@ -387,7 +387,8 @@ fn each_structural_check() {
 
 #[test]
 fn structural_details() {
-    let cases: &[(&str, fn(&mut Fixture), &str, &str)] = &structural_cases![
+    type DetailCase = (&'static str, fn(&mut Fixture), &'static str, &'static str);
+    let cases: &[DetailCase] = &structural_cases![
         "private DNS off names the host name and the internet path", |f| f.private_dns = Some(false) => "endpoint private DNS", "(`mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com`) resolve its public addresses and take the `mrap:internet` path";
         "a wrong service names the right one", |f| f.service = Some("com.amazonaws.us-east-1.s3") => "endpoint service", "only `com.amazonaws.s3-global.accesspoint` can";
         "a missing field names it", |f| f.state = None => "endpoint state", "the description of vpce-1 gives no `State`: unknown";
