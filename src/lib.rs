@@ -28,6 +28,7 @@ pub mod policy;
 pub mod preflight;
 pub mod render;
 pub mod report;
+pub mod s3;
 pub mod snapshot;
 pub mod source;
 pub mod util;

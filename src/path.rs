@@ -16,8 +16,15 @@
 //! `aws:SourceVpce`, `aws:SourceVpc`, `aws:SecureTransport = true`, a private `aws:VpcSourceIp`
 //! whose value is unknown, and **no** `aws:SourceIp` (IAM: "aws:SourceIp": "not present when
 //! the requester uses a VPC endpoint").
+//!
+//! This file composes the layers into a decision; `checks` holds the structural and Block Public
+//! Access checks, `direct` the path straight to a bucket, which shares the context and policy
+//! steps below.
 
+mod checks;
 pub mod direct;
+#[cfg(test)]
+mod tests;
 
 pub use direct::decide_direct;
 
@@ -26,12 +33,10 @@ use crate::eval::{
     Caller, Context, ContextValue, Decision, Evaluation, Layer, LayerOutcome, NamedPolicy, PolicySet, Request, Tri,
     explain,
 };
-use crate::policy::public::{PolicyHolder, is_public};
-use crate::snapshot::PublicAccessBlock;
+use crate::policy::{Policy, PolicyKind};
+use crate::s3::BlockPublicAccess;
 use crate::util::push_unique;
-
-/// The interface endpoint service that reaches Multi-Region Access Points.
-pub const MRAP_ENDPOINT_SERVICE: &str = "com.amazonaws.s3-global.accesspoint";
+use checks::{block_public_access, structural_checks};
 
 /// A value that may not be known, with the reason.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,8 +84,8 @@ pub struct MrapFacts<'a> {
     pub status: Option<&'a str>,
     /// The MRAP's own Block Public Access (fixed at creation); unknown if the listing had none
     /// (never read as "all off").
-    pub bpa: Known<PublicAccessBlock>,
-    pub account_bpa: Known<PublicAccessBlock>,
+    pub bpa: Known<BlockPublicAccess>,
+    pub account_bpa: Known<BlockPublicAccess>,
     /// The Established (or, for a what-if, the Proposed) policy; `None` = no MRAP policy.
     pub policy: Known<Option<NamedPolicy<'a>>>,
 }
@@ -90,8 +95,8 @@ pub struct BucketFacts<'a> {
     pub name: &'a str,
     pub account: &'a str,
     pub policy: Known<Option<NamedPolicy<'a>>>,
-    pub bpa: Known<PublicAccessBlock>,
-    pub account_bpa: Known<PublicAccessBlock>,
+    pub bpa: Known<BlockPublicAccess>,
+    pub account_bpa: Known<BlockPublicAccess>,
 }
 
 /// The caller's own policies and the organization's.
@@ -168,13 +173,13 @@ const VPC_SOURCE_IP: &str =
     "`aws:VpcSourceIp` is the caller's private address, unknown offline: conditions on it are unknown";
 const INTERNET_SOURCE_IP: &str = "from the internet `aws:SourceIp` is the caller's public address, unknown offline: conditions on it are unknown unless the expectation's context gives it";
 
-fn allow_all_policy(kind: crate::policy::PolicyKind, principal: bool) -> crate::policy::Policy {
+fn allow_all_policy(kind: PolicyKind, principal: bool) -> Policy {
     let text = if principal {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#
     } else {
         r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#
     };
-    crate::policy::parse_policy(text, kind).unwrap_or(crate::policy::Policy {
+    crate::policy::parse_policy(text, kind).unwrap_or(Policy {
         kind,
         version: crate::policy::Version::V2012_10_17,
         id: None,
@@ -183,8 +188,31 @@ fn allow_all_policy(kind: crate::policy::PolicyKind, principal: bool) -> crate::
 }
 
 thread_local! {
-    static ASSUMED_IDENTITY: crate::policy::Policy = allow_all_policy(crate::policy::PolicyKind::Identity, false);
-    static DEFAULT_VPCE: crate::policy::Policy = allow_all_policy(crate::policy::PolicyKind::Vpce, true);
+    static ASSUMED_IDENTITY: Policy = allow_all_policy(PolicyKind::Identity, false);
+    static DEFAULT_VPCE: Policy = allow_all_policy(PolicyKind::Vpce, true);
+}
+
+/// How a path is evaluated: the two built-in policies (parsed once per thread) and whether the
+/// per-statement traces are kept.
+#[derive(Clone, Copy)]
+struct Evaluator<'p> {
+    assumed_identity: &'p Policy,
+    default_vpce: &'p Policy,
+    trace: bool,
+}
+
+impl Evaluator<'_> {
+    /// Runs `f` with the thread's built-in policies.
+    fn with<R>(trace: bool, f: impl FnOnce(Evaluator<'_>) -> R) -> R {
+        ASSUMED_IDENTITY.with(|assumed_identity| {
+            DEFAULT_VPCE.with(|default_vpce| f(Evaluator { assumed_identity, default_vpce, trace }))
+        })
+    }
+
+    /// Runs the evaluator with or without its trace.
+    fn evaluate(&self, request: &Request, set: &PolicySet<'_>) -> Evaluation {
+        if self.trace { explain(request, set) } else { crate::eval::evaluate(request, set) }
+    }
 }
 
 /// Decides one bucket under the MRAP's policy and, when given, under its Proposed policy (the
@@ -197,9 +225,7 @@ pub fn decide<'a>(
     caller: &CallerPolicies<'_>,
     proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
 ) -> (PathDecision, Option<PathDecision>) {
-    ASSUMED_IDENTITY.with(|identity| {
-        DEFAULT_VPCE.with(|vpce| decide_with(req, network, mrap, bucket, caller, proposed, identity, vpce, true))
-    })
+    Evaluator::with(true, |ev| decide_with(req, network, mrap, bucket, caller, proposed, ev))
 }
 
 /// [`decide`] without the per-statement traces: the same decisions and deciding layers, with
@@ -212,17 +238,12 @@ pub fn decide_untraced<'a>(
     caller: &CallerPolicies<'_>,
     proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
 ) -> (PathDecision, Option<PathDecision>) {
-    ASSUMED_IDENTITY.with(|identity| {
-        DEFAULT_VPCE.with(|vpce| decide_with(req, network, mrap, bucket, caller, proposed, identity, vpce, false))
-    })
+    Evaluator::with(false, |ev| decide_with(req, network, mrap, bucket, caller, proposed, ev))
 }
 
-/// Runs the evaluator with or without its trace.
-fn evaluation(trace: bool, request: &Request, set: &PolicySet<'_>) -> Evaluation {
-    if trace { explain(request, set) } else { crate::eval::evaluate(request, set) }
-}
-
-#[expect(clippy::too_many_arguments, reason = "the path's inputs, the two built-in policies and the trace switch")]
+/// The steps of the MRAP path: the context the network gives, the policies both requests
+/// share, the bucket request (once), then the MRAP request and the combination under each MRAP
+/// policy.
 fn decide_with<'a>(
     req: &PathRequest<'_>,
     network: &Network<'_>,
@@ -230,67 +251,114 @@ fn decide_with<'a>(
     bucket: &BucketFacts<'_>,
     caller: &CallerPolicies<'_>,
     proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
-    assumed_identity: &crate::policy::Policy,
-    default_vpce: &crate::policy::Policy,
-    trace: bool,
+    ev: Evaluator<'_>,
 ) -> (PathDecision, Option<PathDecision>) {
     let mut assumptions = Vec::new();
     let structural = structural_checks(req, network, mrap);
+    let path_keys = [("s3:DataAccessPointArn", mrap.arn), ("s3:DataAccessPointAccount", mrap.account)];
+    let net = network_context(req, network, &path_keys, ev.default_vpce, &mut assumptions);
+    let shared = shared_policies(caller, net.endpoint_policy, ev.assumed_identity, &mut assumptions);
+    let bucket_request = BucketRequest::evaluate(req, bucket, &net, &shared, ev);
+    let mrap_resource =
+        if req.bucket_action { mrap.arn.to_string() } else { format!("{}/object/{}", mrap.arn, req.key) };
+    let path = MrapPath {
+        req,
+        mrap,
+        bucket,
+        mrap_request: Request::new(req.caller.clone(), req.action, &mrap_resource, Some(mrap.account), net.context),
+        mrap_resource,
+        vpce_unknown: net.vpce_unknown,
+        structural,
+        shared,
+        bucket_request,
+        assumptions,
+        ev,
+    };
+    (path.decide(&mrap.policy), proposed.map(|p| path.decide(p)))
+}
 
-    // The base context of a request on this network.
+/// What the network puts into a request: its context and the endpoint policy it passes.
+struct NetworkContext<'p> {
+    context: Context,
+    endpoint_policy: Option<NamedPolicy<'p>>,
+    /// The endpoint or its policy could not be read: the filter cannot allow with certainty.
+    vpce_unknown: Option<String>,
+}
+
+/// The request context a request on `network` carries (module doc), then `path_keys` (what the
+/// path itself sets), then the expectation's own context, which wins; and the endpoint policy
+/// the request passes through (the default full-access one when the endpoint has none). Shared
+/// by the MRAP path and the direct one ([`direct`]).
+fn network_context<'p>(
+    req: &PathRequest<'_>,
+    network: &Network<'p>,
+    path_keys: &[(&str, &str)],
+    default_vpce: &'p Policy,
+    assumptions: &mut Vec<String>,
+) -> NetworkContext<'p> {
     let mut context = Context::new();
     context.insert("aws:SecureTransport", ContextValue::Single("true".into()));
     if let Some((now, epoch)) = req.time {
         context.insert("aws:CurrentTime", ContextValue::Single(now.to_string()));
         context.insert("aws:EpochTime", ContextValue::Single(epoch.to_string()));
     }
-    // Inputs that could not be read: the layer they feed cannot allow with certainty.
-    let mut vpce_unknown: Option<String> = None;
-    let endpoint_policy: Option<NamedPolicy<'_>> = match network {
+    let (endpoint_policy, vpce_unknown) = match network {
         Network::Internet => {
             context.insert("aws:SourceIp", ContextValue::Unknown);
-            push_unique(&mut assumptions, INTERNET_SOURCE_IP);
-            None
+            push_unique(assumptions, INTERNET_SOURCE_IP);
+            (None, None)
         }
-        Network::Endpoint(Known::Unknown(why)) => {
-            vpce_unknown = Some(why.clone());
-            None
-        }
+        Network::Endpoint(Known::Unknown(why)) => (None, Some(why.clone())),
         Network::Endpoint(Known::Value(e)) => {
             context.insert("aws:SourceVpce", ContextValue::Single(e.id.to_string()));
             // A request through an interface endpoint always carries its VPC: without the id,
             // the value is unknown, not absent (absent would satisfy a negated operator).
-            if e.vpc_id.is_empty() {
-                context.insert("aws:SourceVpc", ContextValue::Unknown);
-            } else {
-                context.insert("aws:SourceVpc", ContextValue::Single(e.vpc_id.to_string()));
-            }
+            let vpc = if e.vpc_id.is_empty() { ContextValue::Unknown } else { ContextValue::Single(e.vpc_id.into()) };
+            context.insert("aws:SourceVpc", vpc);
             context.insert("aws:VpcSourceIp", ContextValue::Unknown);
-            push_unique(&mut assumptions, VPC_SOURCE_IP);
-            match &e.policy {
-                Known::Value(Some(p)) => Some(*p),
-                Known::Value(None) => {
-                    push_unique(&mut assumptions, DEFAULT_ENDPOINT_POLICY);
-                    Some(NamedPolicy { name: "default endpoint policy (full access)", policy: default_vpce })
-                }
-                Known::Unknown(why) => {
-                    vpce_unknown = Some(format!("the policy of endpoint {}: {why}", e.id));
-                    None
-                }
-            }
+            push_unique(assumptions, VPC_SOURCE_IP);
+            endpoint_policy(e, default_vpce, assumptions)
         }
     };
-    context.insert("s3:DataAccessPointArn", ContextValue::Single(mrap.arn.to_string()));
-    context.insert("s3:DataAccessPointAccount", ContextValue::Single(mrap.account.to_string()));
+    for (key, value) in path_keys {
+        context.insert(key, ContextValue::Single((*value).to_string()));
+    }
     for (key, value) in req.context {
         context.insert(key, value.clone());
     }
+    NetworkContext { context, endpoint_policy, vpce_unknown }
+}
 
+/// The endpoint's policy, the default full-access one when it has none (stated), or why it is
+/// unknown.
+fn endpoint_policy<'p>(
+    e: &EndpointFacts<'p>,
+    default_vpce: &'p Policy,
+    assumptions: &mut Vec<String>,
+) -> (Option<NamedPolicy<'p>>, Option<String>) {
+    match &e.policy {
+        Known::Value(Some(p)) => (Some(*p), None),
+        Known::Value(None) => {
+            push_unique(assumptions, DEFAULT_ENDPOINT_POLICY);
+            (Some(NamedPolicy { name: "default endpoint policy (full access)", policy: default_vpce }), None)
+        }
+        Known::Unknown(why) => (None, Some(format!("the policy of endpoint {}: {why}", e.id))),
+    }
+}
+
+/// Every policy of a request but the resource policy: the caller's, the organization's and the
+/// endpoint's. Without an identity policy, the assumed allow-all one (stated).
+fn shared_policies<'p>(
+    caller: &CallerPolicies<'p>,
+    endpoint_policy: Option<NamedPolicy<'p>>,
+    assumed_identity: &'p Policy,
+    assumptions: &mut Vec<String>,
+) -> PolicySet<'p> {
     let identity = caller.identity.unwrap_or_else(|| {
-        push_unique(&mut assumptions, IDENTITY_ASSUMED);
+        push_unique(assumptions, IDENTITY_ASSUMED);
         NamedPolicy { name: "assumed identity policy (allows everything)", policy: assumed_identity }
     });
-    let base = PolicySet {
+    PolicySet {
         identity: vec![identity],
         resource: None,
         vpce: endpoint_policy.into_iter().collect(),
@@ -298,81 +366,151 @@ fn decide_with<'a>(
         session: caller.session,
         scp: (!caller.scp.is_empty()).then(|| caller.scp.clone()),
         rcp: (!caller.rcp.is_empty()).then(|| caller.rcp.clone()),
-    };
+    }
+}
 
-    // The bucket request does not depend on the MRAP policy: evaluate it once.
-    let bucket_arn = format!("arn:{}:s3:::{}", req.partition, bucket.name);
-    let bucket_resource = if req.bucket_action { bucket_arn } else { format!("{bucket_arn}/{}", req.key) };
-    let bucket_request =
-        Request::new(req.caller.clone(), req.action, &bucket_resource, Some(bucket.account), context.clone());
-    let (bucket_policy, bucket_unknown) = match &bucket.policy {
+/// The resource a request to the bucket names: the bucket for bucket-level actions, else the
+/// object.
+fn bucket_resource(req: &PathRequest<'_>, bucket: &str) -> String {
+    let bucket_arn = format!("arn:{}:s3:::{bucket}", req.partition);
+    if req.bucket_action { bucket_arn } else { format!("{bucket_arn}/{}", req.key) }
+}
+
+/// A resource policy if it could be read, else why not (`what` names it).
+fn resource_policy<'p>(
+    policy: &Known<Option<NamedPolicy<'p>>>,
+    what: impl FnOnce() -> String,
+) -> (Option<NamedPolicy<'p>>, Option<String>) {
+    match policy {
         Known::Value(p) => (*p, None),
-        Known::Unknown(why) => (None, Some(format!("the bucket policy of {}: {why}", bucket.name))),
-    };
-    let bucket_eval = evaluation(trace, &bucket_request, &PolicySet { resource: bucket_policy, ..base.clone() });
-    let bucket_outcome =
-        request_outcome(&bucket_eval, PathLayer::Bucket, vpce_unknown.as_deref(), bucket_unknown.as_deref());
+        Known::Unknown(why) => (None, Some(format!("{}: {why}", what()))),
+    }
+}
 
-    let mrap_resource =
-        if req.bucket_action { mrap.arn.to_string() } else { format!("{}/object/{}", mrap.arn, req.key) };
-    let mrap_request = Request::new(req.caller.clone(), req.action, &mrap_resource, Some(mrap.account), context);
-    // The MRAP request, and the combination, under one MRAP policy (Established or Proposed).
-    let finish = |policy: &Known<Option<NamedPolicy<'a>>>| -> PathDecision {
-        let (mrap_policy, mrap_unknown) = match policy {
-            Known::Value(p) => (*p, None),
-            Known::Unknown(why) => (None, Some(format!("the MRAP policy: {why}"))),
-        };
-        let mrap_eval = evaluation(trace, &mrap_request, &PolicySet { resource: mrap_policy, ..base.clone() });
-        let mut assumptions = assumptions.clone();
+/// The bucket request of an MRAP path, evaluated once: it does not depend on the MRAP policy.
+struct BucketRequest<'p> {
+    resource: String,
+    policy: Option<NamedPolicy<'p>>,
+    eval: Evaluation,
+    outcome: Option<Outcome>,
+}
+
+impl<'p> BucketRequest<'p> {
+    fn evaluate(
+        req: &PathRequest<'_>,
+        bucket: &BucketFacts<'p>,
+        net: &NetworkContext<'_>,
+        shared: &PolicySet<'_>,
+        ev: Evaluator<'_>,
+    ) -> BucketRequest<'p> {
+        let resource = bucket_resource(req, bucket.name);
+        let request =
+            Request::new(req.caller.clone(), req.action, &resource, Some(bucket.account), net.context.clone());
+        let (policy, unknown) = resource_policy(&bucket.policy, || format!("the bucket policy of {}", bucket.name));
+        let eval = ev.evaluate(&request, &PolicySet { resource: policy, ..shared.clone() });
+        let outcome = request_outcome(&eval, PathLayer::Bucket, net.vpce_unknown.as_deref(), unknown.as_deref());
+        BucketRequest { resource, policy, eval, outcome }
+    }
+}
+
+/// Everything of an MRAP path that does not depend on the MRAP policy.
+struct MrapPath<'r, 'a> {
+    req: &'r PathRequest<'r>,
+    mrap: &'r MrapFacts<'a>,
+    bucket: &'r BucketFacts<'r>,
+    mrap_resource: String,
+    mrap_request: Request,
+    vpce_unknown: Option<String>,
+    structural: Vec<Check>,
+    shared: PolicySet<'r>,
+    bucket_request: BucketRequest<'r>,
+    /// What the network and the caller's policies assumed.
+    assumptions: Vec<String>,
+    ev: Evaluator<'r>,
+}
+
+impl<'a> MrapPath<'_, 'a> {
+    /// The MRAP request, and the combination of every layer, under one MRAP policy
+    /// (Established or Proposed).
+    fn decide(&self, policy: &Known<Option<NamedPolicy<'a>>>) -> PathDecision {
+        let (mrap_policy, mrap_unknown) = resource_policy(policy, || "the MRAP policy".to_string());
+        let mrap_eval =
+            self.ev.evaluate(&self.mrap_request, &PolicySet { resource: mrap_policy, ..self.shared.clone() });
+        let bucket_eval = &self.bucket_request.eval;
+        let mut assumptions = self.assumptions.clone();
         for a in mrap_eval.assumptions.iter().chain(&bucket_eval.assumptions) {
             push_unique(&mut assumptions, a);
         }
-        let bpa = block_public_access(req, mrap, bucket, mrap_policy, bucket_policy);
+        let bpa = block_public_access(self.req, self.mrap, self.bucket, mrap_policy, self.bucket_request.policy);
 
-        // Every layer's outcome at its position; the decision is the first failure in order.
-        let check_outcome = |layer: PathLayer, c: &Check| {
-            let decision = match c.result {
-                Tri::No => Decision::ExplicitDeny,
-                Tri::Unknown => Decision::Unknown,
-                Tri::Yes => return None,
-            };
-            Some(Outcome { position: layer as u8, layer, decision, statement: None, reason: c.detail.clone() })
-        };
         let mut outcomes: Vec<Outcome> = Vec::new();
-        outcomes.extend(structural.iter().filter_map(|c| check_outcome(PathLayer::Structural, c)));
-        outcomes.extend(request_outcome(&mrap_eval, PathLayer::Mrap, vpce_unknown.as_deref(), mrap_unknown.as_deref()));
-        outcomes.extend(bucket_outcome.clone());
+        outcomes.extend(self.structural.iter().filter_map(|c| check_outcome(PathLayer::Structural, c)));
+        outcomes.extend(request_outcome(
+            &mrap_eval,
+            PathLayer::Mrap,
+            self.vpce_unknown.as_deref(),
+            mrap_unknown.as_deref(),
+        ));
+        outcomes.extend(self.bucket_request.outcome.clone());
         outcomes.extend(bpa.iter().filter_map(|c| check_outcome(PathLayer::BlockPublicAccess, c)));
-        outcomes.sort_by_key(|o| o.position);
-        let pick = |d: Decision| outcomes.iter().find(|o| o.decision == d);
-        let chosen =
-            pick(Decision::ExplicitDeny).or_else(|| pick(Decision::ImplicitDeny)).or_else(|| pick(Decision::Unknown));
-        let (decision, deciding_layer, statement, reason) = match chosen {
-            Some(o) => (o.decision, Some(o.layer), o.statement.clone(), o.reason.clone()),
-            None => {
-                let s = bucket_eval.deciding_statement.clone().or_else(|| mrap_eval.deciding_statement.clone());
-                let reason = match &s {
-                    Some(s) => format!("allowed; the bucket grant is {}", statement_label(s)),
-                    None => "allowed".to_string(),
-                };
-                (Decision::Allow, None, s, reason)
-            }
-        };
+        let grant = bucket_eval.deciding_statement.clone().or_else(|| mrap_eval.deciding_statement.clone());
+        let verdict = verdict(outcomes, grant, "allowed", "the bucket grant");
         PathDecision {
-            decision,
-            deciding_layer,
-            statement,
-            reason,
-            structural: structural.clone(),
-            mrap_resource: mrap_resource.clone(),
-            bucket_resource: bucket_resource.clone(),
+            decision: verdict.decision,
+            deciding_layer: verdict.deciding_layer,
+            statement: verdict.statement,
+            reason: verdict.reason,
+            structural: self.structural.clone(),
+            mrap_resource: self.mrap_resource.clone(),
+            bucket_resource: self.bucket_request.resource.clone(),
             mrap_request: mrap_eval,
             bucket_request: bucket_eval.clone(),
             block_public_access: bpa,
             assumptions,
         }
+    }
+}
+
+/// The decision of a path, its deciding layer and statement, and the line for on-call.
+struct Verdict {
+    decision: Decision,
+    deciding_layer: Option<PathLayer>,
+    statement: Option<StatementRef>,
+    reason: String,
+}
+
+/// Combines every layer's outcome: the first explicit deny in path order, else the first
+/// implicit deny, else the first unknown; with none, an allow by `grant` (`allowed; GRANT is
+/// STATEMENT`).
+fn verdict(mut outcomes: Vec<Outcome>, grant: Option<StatementRef>, allowed: &str, granted_by: &str) -> Verdict {
+    // A stable sort: outcomes at one position keep the order they were found in.
+    outcomes.sort_by_key(|o| o.position);
+    let first = |d: Decision| outcomes.iter().position(|o| o.decision == d);
+    let chosen =
+        first(Decision::ExplicitDeny).or_else(|| first(Decision::ImplicitDeny)).or_else(|| first(Decision::Unknown));
+    match chosen.map(|i| outcomes.swap_remove(i)) {
+        Some(o) => {
+            Verdict { decision: o.decision, deciding_layer: Some(o.layer), statement: o.statement, reason: o.reason }
+        }
+        None => {
+            let reason = match &grant {
+                Some(s) => format!("{allowed}; {granted_by} is {}", statement_label(s)),
+                None => allowed.to_string(),
+            };
+            Verdict { decision: Decision::Allow, deciding_layer: None, statement: grant, reason }
+        }
+    }
+}
+
+/// A structural or Block Public Access check as a layer outcome: a failed check denies, an
+/// unknown one makes the decision unknown.
+fn check_outcome(layer: PathLayer, c: &Check) -> Option<Outcome> {
+    let decision = match c.result {
+        Tri::No => Decision::ExplicitDeny,
+        Tri::Unknown => Decision::Unknown,
+        Tri::Yes => return None,
     };
-    (finish(&mrap.policy), proposed.map(finish))
+    Some(Outcome { position: layer as u8, layer, decision, statement: None, reason: c.detail.clone() })
 }
 
 fn statement_label(s: &StatementRef) -> String {
@@ -380,107 +518,6 @@ fn statement_label(s: &StatementRef) -> String {
         Some(sid) => format!("statement {} (`{sid}`) of {}", s.index, s.policy),
         None => format!("statement {} of {}", s.index, s.policy),
     }
-}
-
-fn structural_checks(req: &PathRequest<'_>, network: &Network<'_>, mrap: &MrapFacts<'_>) -> Vec<Check> {
-    let mut checks = Vec::new();
-    let signed = !req.caller.is_anonymous();
-    checks.push(Check {
-        check: "caller is signed".into(),
-        result: Tri::from(signed),
-        detail: if signed {
-            "the caller signs its requests (SigV4A)".into()
-        } else {
-            "Multi-Region Access Points refuse anonymous requests: only SigV4A-signed requests are served (S3: Multi-Region Access Point restrictions)".into()
-        },
-    });
-    checks.push(field_check(
-        "MRAP is ready",
-        mrap.status,
-        "the listing gives no `Status` for the MRAP: whether it serves requests is unknown",
-        |status| {
-            let ready = status.eq_ignore_ascii_case("READY");
-            let detail = format!(
-                "the MRAP status is `{status}`{}",
-                if ready { "" } else { ", not `READY`: it serves no requests" }
-            );
-            (ready, detail)
-        },
-    ));
-    if let Network::Endpoint(endpoint) = network {
-        match endpoint {
-            Known::Unknown(why) => {
-                checks.push(Check { check: "endpoint".into(), result: Tri::Unknown, detail: why.clone() })
-            }
-            Known::Value(e) => {
-                let missing = |field: &str| format!("the description of {} gives no `{field}`: unknown", e.id);
-                checks.push(field_check("endpoint service", e.service_name, &missing("ServiceName"), |service| {
-                    let ok = service == MRAP_ENDPOINT_SERVICE;
-                    let detail = if ok {
-                        format!("{} is an endpoint of `{MRAP_ENDPOINT_SERVICE}`", e.id)
-                    } else {
-                        format!("{} is an endpoint of `{service}`, which cannot reach Multi-Region Access Points: only `{MRAP_ENDPOINT_SERVICE}` can", e.id)
-                    };
-                    (ok, detail)
-                }));
-                checks.push(field_check("endpoint type", e.endpoint_type, &missing("VpcEndpointType"), |kind| {
-                    let interface = kind.eq_ignore_ascii_case("Interface");
-                    let detail = format!(
-                        "{} is of type `{kind}`{}",
-                        e.id,
-                        if interface { "" } else { "; only interface endpoints reach MRAPs" }
-                    );
-                    (interface, detail)
-                }));
-                checks.push(field_check("endpoint state", e.state, &missing("State"), |state| {
-                    let available = state.eq_ignore_ascii_case("available");
-                    let detail = format!(
-                        "{} is `{state}`{}",
-                        e.id,
-                        if available { "" } else { ", not `available`: it carries no traffic" }
-                    );
-                    (available, detail)
-                }));
-                checks.push(private_dns_check(e, mrap));
-            }
-        }
-    }
-    checks
-}
-
-/// A check on one described field: unknown when the field is absent, else `judge`'s verdict.
-fn field_check(name: &str, value: Option<&str>, missing: &str, judge: impl FnOnce(&str) -> (bool, String)) -> Check {
-    match value {
-        None => Check { check: name.into(), result: Tri::Unknown, detail: missing.to_string() },
-        Some(v) => {
-            let (ok, detail) = judge(v);
-            Check { check: name.into(), result: Tri::from(ok), detail }
-        }
-    }
-}
-
-/// Private DNS decides *which* clients take this path, not whether the path allows: with it
-/// off, requests to the MRAP's ordinary host name resolve its public addresses and leave the
-/// VPC (the `mrap:internet` path, DESIGN §10), while a client that reaches the endpoint by its
-/// own DNS names or a private hosted zone still goes through it. So the check never denies; it
-/// says who the decision is about (seed: "all Multi-Region Access Point requests in the VPC
-/// route through this endpoint if you have private DNS enabled for the endpoint").
-fn private_dns_check(e: &EndpointFacts<'_>, mrap: &MrapFacts<'_>) -> Check {
-    let alias = mrap.arn.rsplit('/').next().unwrap_or("ALIAS");
-    let detail = match e.private_dns {
-        Some(true) => {
-            format!("private DNS is enabled on {}: the VPC's requests to the MRAP's host name go through it", e.id)
-        }
-        Some(false) => format!(
-            "private DNS is disabled on {}: clients that use the MRAP's ordinary host name (`{alias}.accesspoint.s3-global.amazonaws.com`) resolve its public addresses and take the `mrap:internet` path, not this endpoint; this decision is about clients that address the endpoint itself (its endpoint-specific DNS names or a private hosted zone)",
-            e.id
-        ),
-        None => format!(
-            "the description of {} gives no `PrivateDnsEnabled`: which clients take this path is unknown; this decision is about requests that do go through the endpoint",
-            e.id
-        ),
-    };
-    Check { check: "endpoint private DNS".into(), result: Tri::Yes, detail }
 }
 
 /// A layer's outcome, at the position in the path it is attributed to.
@@ -556,54 +593,4 @@ fn near_miss(eval: &Evaluation, which: &str) -> (Option<StatementRef>, String) {
         }
     }
     (None, format!("{which}: {:?}", eval.decision))
-}
-
-fn block_public_access(
-    req: &PathRequest<'_>,
-    mrap: &MrapFacts<'_>,
-    bucket: &BucketFacts<'_>,
-    mrap_policy: Option<NamedPolicy<'_>>,
-    bucket_policy: Option<NamedPolicy<'_>>,
-) -> Vec<Check> {
-    let mut checks = Vec::new();
-    // Each resource admits only its own owner's account: the MRAP its owner's, the bucket its
-    // owner's ("restricts access to an access point or bucket with a public policy to ... the
-    // bucket owner's account and access point owner's account"). The MRAP's and its account's
-    // settings pass through to the bucket (an access point's setting acts "as though the
-    // underlying bucket has this setting enabled").
-    let mrap_levels = vec![mrap.bpa.clone(), mrap.account_bpa.clone()];
-    let mut bucket_levels = mrap_levels.clone();
-    bucket_levels.extend([bucket.bpa.clone(), bucket.account_bpa.clone()]);
-    let caller_account = req.caller.account();
-    let sides = [
-        ("MRAP", mrap_policy, PolicyHolder::AccessPoint, mrap.account, mrap_levels),
-        ("bucket", bucket_policy, PolicyHolder::Bucket, bucket.account, bucket_levels),
-    ];
-    for (what, policy, holder, owner, levels) in sides {
-        let Some(p) = policy else { continue };
-        if caller_account == Some(owner) || !is_public(p.policy, holder) {
-            continue;
-        }
-        let restrict_known = levels.iter().any(|l| l.value().is_some_and(|b| b.restrict_public_buckets));
-        let any_unknown = levels.iter().any(|l| l.value().is_none());
-        let (result, detail) = if restrict_known {
-            (
-                Tri::No,
-                format!(
-                    "the {what} policy is public and RestrictPublicBuckets is on: only the owner account and AWS services get access through it; the caller is outside"
-                ),
-            )
-        } else if any_unknown {
-            (
-                Tri::Unknown,
-                format!(
-                    "the {what} policy is public and a Block Public Access setting could not be read: RestrictPublicBuckets may block this caller"
-                ),
-            )
-        } else {
-            (Tri::Yes, format!("the {what} policy is public, and no level turns on RestrictPublicBuckets"))
-        };
-        checks.push(Check { check: format!("{what} public policy"), result, detail });
-    }
-    checks
 }

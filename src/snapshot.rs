@@ -10,6 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::s3::BlockPublicAccess;
+
 /// One piece of captured state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Captured<T> {
@@ -75,7 +77,10 @@ fn default_partition() -> String {
     "aws".to_string()
 }
 
-/// The four Block Public Access settings (S3: "Blocking public access to your Amazon S3 storage").
+/// The four Block Public Access settings in the shape the AWS CLI prints them
+/// (`PublicAccessBlockConfiguration`, and an MRAP's `PublicAccessBlock`). The core reasons about
+/// [`BlockPublicAccess`], converted from this at the edge ([`From`]), so the snapshot format and
+/// the evaluation change independently.
 ///
 /// Each is required when read from a snapshot: the AWS CLI prints all four, and a configuration
 /// that lacks one is unreadable (so what depends on it is unknown), never "that one is off".
@@ -91,14 +96,13 @@ pub struct PublicAccessBlock {
     pub restrict_public_buckets: bool,
 }
 
-impl PublicAccessBlock {
-    /// The most restrictive combination: each setting is on if any level turns it on.
-    pub fn union(self, other: PublicAccessBlock) -> PublicAccessBlock {
-        PublicAccessBlock {
-            block_public_acls: self.block_public_acls || other.block_public_acls,
-            ignore_public_acls: self.ignore_public_acls || other.ignore_public_acls,
-            block_public_policy: self.block_public_policy || other.block_public_policy,
-            restrict_public_buckets: self.restrict_public_buckets || other.restrict_public_buckets,
+impl From<PublicAccessBlock> for BlockPublicAccess {
+    fn from(p: PublicAccessBlock) -> BlockPublicAccess {
+        BlockPublicAccess {
+            block_public_acls: p.block_public_acls,
+            ignore_public_acls: p.ignore_public_acls,
+            block_public_policy: p.block_public_policy,
+            restrict_public_buckets: p.restrict_public_buckets,
         }
     }
 }
@@ -271,5 +275,39 @@ impl Snapshot {
     /// The ARN of an MRAP: `arn:PARTITION:s3::ACCOUNT:accesspoint/ALIAS` (no region).
     pub fn mrap_arn(&self, mrap: &Mrap) -> Option<String> {
         Some(format!("arn:{}:s3::{}:accesspoint/{}", self.partition(), self.account_id()?, mrap.alias))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each setting of the CLI's shape lands on the same setting of the core's model.
+    #[test]
+    fn block_public_access_converts_setting_by_setting() {
+        let on = |i: usize| PublicAccessBlock {
+            block_public_acls: i == 0,
+            ignore_public_acls: i == 1,
+            block_public_policy: i == 2,
+            restrict_public_buckets: i == 3,
+        };
+        type Setting = fn(&BlockPublicAccess) -> bool;
+        let cases: &[(&str, usize, Setting)] = &[
+            ("BlockPublicAcls", 0, |b| b.block_public_acls),
+            ("IgnorePublicAcls", 1, |b| b.ignore_public_acls),
+            ("BlockPublicPolicy", 2, |b| b.block_public_policy),
+            ("RestrictPublicBuckets", 3, |b| b.restrict_public_buckets),
+        ];
+        for (name, i, setting) in cases {
+            let core = BlockPublicAccess::from(on(*i));
+            assert!(setting(&core), "{name} is on");
+            let others = [
+                core.block_public_acls,
+                core.ignore_public_acls,
+                core.block_public_policy,
+                core.restrict_public_buckets,
+            ];
+            assert_eq!(others.iter().filter(|b| **b).count(), 1, "{name} alone is on");
+        }
     }
 }

@@ -726,7 +726,7 @@ fn doors<'a>(
             status: mrap.status.as_deref(),
             bpa: mrap.public_access_block.map_or_else(
                 || Known::Unknown("the listing gives no `PublicAccessBlock` for the MRAP".into()),
-                Known::Value,
+                |b| Known::Value(b.into()),
             ),
             account_bpa: bpa_of(snapshot.account_bpa.get(account)),
             policy: established,
@@ -745,12 +745,12 @@ fn doors<'a>(
     let partition = snapshot.partition();
     let endpoints: Vec<&'a VpcEndpoint> = snapshot.endpoints.values().filter_map(|c| c.value()).flatten().collect();
     let mut out = Vec::new();
-    for e in endpoints.iter().filter(|e| e.service_name.as_deref() == Some(path::MRAP_ENDPOINT_SERVICE)) {
+    for e in endpoints.iter().filter(|e| e.service_name.as_deref() == Some(crate::s3::MRAP_ENDPOINT_SERVICE)) {
         out.push((Door::MrapEndpoint(e.id.clone()), endpoint_facts(world, e)));
     }
     out.push((Door::MrapInternet, Network::Internet));
     out.push((Door::BucketInternet, Network::Internet));
-    let regional = path::direct::regional_service(&region.region);
+    let regional = crate::s3::regional_service(&region.region);
     for e in endpoints.iter().filter(|e| e.service_name.as_deref() == Some(regional.as_str())) {
         out.push((Door::BucketEndpoint(e.id.clone()), endpoint_facts(world, e)));
     }

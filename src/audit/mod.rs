@@ -350,7 +350,7 @@ pub(super) fn endpoint_facts<'a>(
 /// Findings on an endpoint that cannot carry requests to an MRAP, lacks fields, or may be
 /// bypassed (private DNS off or not described).
 fn check_endpoint(id: &str, e: &VpcEndpoint, alias: &str, findings: &mut Vec<Finding>) {
-    let wrong = e.service_name.as_deref().is_some_and(|s| s != path::MRAP_ENDPOINT_SERVICE)
+    let wrong = e.service_name.as_deref().is_some_and(|s| s != crate::s3::MRAP_ENDPOINT_SERVICE)
         || e.endpoint_type.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("Interface"))
         || e.state.as_deref().is_some_and(|s| !s.eq_ignore_ascii_case("available"));
     let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not described)".into());
@@ -359,8 +359,8 @@ fn check_endpoint(id: &str, e: &VpcEndpoint, alias: &str, findings: &mut Vec<Fin
             Severity::Error,
             "endpoint-cannot-reach-mrap",
             id,
-            format!("{id} is a `{}` endpoint of `{}` in state `{}`; requests to an MRAP need an `Interface` endpoint of `{}` in state `available`", show(&e.endpoint_type), show(&e.service_name), show(&e.state), path::MRAP_ENDPOINT_SERVICE),
-            Some(format!("create an interface endpoint for `{}` (S3: Configuring a Multi-Region Access Point for use with AWS PrivateLink)", path::MRAP_ENDPOINT_SERVICE)),
+            format!("{id} is a `{}` endpoint of `{}` in state `{}`; requests to an MRAP need an `Interface` endpoint of `{}` in state `available`", show(&e.endpoint_type), show(&e.service_name), show(&e.state), crate::s3::MRAP_ENDPOINT_SERVICE),
+            Some(format!("create an interface endpoint for `{}` (S3: Configuring a Multi-Region Access Point for use with AWS PrivateLink)", crate::s3::MRAP_ENDPOINT_SERVICE)),
         ));
     }
     let missing: Vec<&str> = [
@@ -418,7 +418,7 @@ fn mrap_facts<'w>(world: &'w World<'_>, mrap: &'w Mrap, mrap_arn: &'w str, accou
         status: mrap.status.as_deref(),
         bpa: mrap.public_access_block.map_or_else(
             || Known::Unknown("the listing gives no `PublicAccessBlock` for the MRAP".into()),
-            Known::Value,
+            |b| Known::Value(b.into()),
         ),
         account_bpa: bpa_of(world.snapshot.account_bpa.get(account)),
         policy: established,

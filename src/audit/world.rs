@@ -7,12 +7,13 @@ use sha2::{Digest, Sha256};
 
 use crate::config::{Config, Via};
 use crate::eval::NamedPolicy;
-use crate::path::{self, Known};
+use crate::path::Known;
 use crate::policy::lint::{self, Holder, LintTarget, Severity};
 use crate::policy::public::{PolicyHolder, is_public};
 use crate::policy::{Policy, PolicyKind, parse_policy};
 use crate::report::{Finding, PolicyHash, PolicyRecord};
-use crate::snapshot::{Captured, Mrap, PublicAccessBlock, Snapshot};
+use crate::s3::{self, BlockPublicAccess};
+use crate::snapshot::{Captured, Mrap, PublicAccessBlock, Snapshot, VpcEndpoint};
 
 /// A parsed policy with its explanation name.
 pub(crate) type Loaded = Known<Option<(String, Policy)>>;
@@ -61,6 +62,45 @@ fn sha256(text: &str) -> String {
     hex::encode(Sha256::digest(text.as_bytes()))
 }
 
+/// What the lints of one cycle know about the snapshot: its partition and MRAP owner, the MRAPs
+/// and the buckets behind them, and whether any expectation goes through an endpoint.
+struct LintScope<'s> {
+    partition: &'s str,
+    mrap_account: Option<&'s str>,
+    mraps: &'s [Mrap],
+    aliases: Vec<&'s str>,
+    buckets: Vec<&'s str>,
+    through_endpoint: bool,
+}
+
+impl<'s> LintScope<'s> {
+    fn of(snapshot: &'s Snapshot, config: &Config) -> LintScope<'s> {
+        let mraps: &[Mrap] = snapshot.mraps.value().map_or(&[], Vec::as_slice);
+        let mut buckets: Vec<&str> = mraps.iter().flat_map(|m| m.regions.iter().map(|r| r.bucket.as_str())).collect();
+        buckets.sort_unstable();
+        buckets.dedup();
+        LintScope {
+            partition: snapshot.partition(),
+            mrap_account: snapshot.account_id(),
+            mraps,
+            aliases: mraps.iter().map(|m| m.alias.as_str()).collect(),
+            buckets,
+            through_endpoint: config.expectations.iter().any(|e| matches!(e.via, Via::Endpoint(_))),
+        }
+    }
+
+    fn target<'t>(&'t self, holder: Holder<'t>) -> LintTarget<'t> {
+        LintTarget {
+            holder,
+            partition: self.partition,
+            mrap_account: self.mrap_account,
+            mraps: &self.aliases,
+            buckets: &self.buckets,
+            through_endpoint: self.through_endpoint,
+        }
+    }
+}
+
 impl<'s> World<'s> {
     /// Parses every policy of the snapshot and lints it.
     pub fn new(snapshot: &'s Snapshot, config: &Config) -> World<'s> {
@@ -74,105 +114,13 @@ impl<'s> World<'s> {
             findings: BTreeSet::new(),
             policies: Vec::new(),
         };
-        let partition = snapshot.partition();
-        let mraps: &[Mrap] = snapshot.mraps.value().map_or(&[], Vec::as_slice);
-        let aliases: Vec<&str> = mraps.iter().map(|m| m.alias.as_str()).collect();
-        let mut buckets: Vec<&str> = mraps.iter().flat_map(|m| m.regions.iter().map(|r| r.bucket.as_str())).collect();
-        buckets.sort_unstable();
-        buckets.dedup();
-        let through_endpoint = config.expectations.iter().any(|e| matches!(e.via, Via::Endpoint(_)));
-        let target = |holder| LintTarget {
-            holder,
-            partition,
-            mrap_account: snapshot.account_id(),
-            mraps: &[],
-            buckets: &[],
-            through_endpoint,
-        };
-
-        if let Some(problem) = snapshot.manifest.problem() {
-            w.findings.insert(finding(
-                Severity::Error,
-                "unreadable-input",
-                "manifest.json",
-                format!("the snapshot's manifest (its account and partition): {problem}; every expectation is unknown"),
-                None,
-            ));
-        }
-        if let Some(problem) = snapshot.mraps.problem() {
-            w.findings.insert(finding(
-                Severity::Error,
-                "unreadable-input",
-                "s3control:ListMultiRegionAccessPoints",
-                format!("the list of Multi-Region Access Points: {problem}; every expectation is unknown"),
-                None,
-            ));
-        }
-        for m in mraps {
-            let arn = snapshot.mrap_arn(m).unwrap_or_else(|| m.alias.clone());
-            let captured = snapshot.mrap_policies.get(&m.name).cloned().unwrap_or(Captured::NotCaptured);
-            let holder = Holder::Mrap(&m.alias);
-            match captured {
-                Captured::Value(p) => {
-                    let name = format!("MRAP policy of {}", m.alias);
-                    let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(holder) };
-                    let established = w.load(
-                        p.established.as_deref(),
-                        &name,
-                        PolicyKind::Resource,
-                        &arn,
-                        "mrap",
-                        Some((&t, PolicyHolder::AccessPoint)),
-                    );
-                    w.mrap_established.insert(m.name.as_str(), established);
-                    let proposed = p.proposed.as_deref().map(|text| {
-                        let name = format!("Proposed MRAP policy of {}", m.alias);
-                        match w.load(
-                            Some(text),
-                            &name,
-                            PolicyKind::Resource,
-                            &arn,
-                            "mrap_proposed",
-                            Some((&t, PolicyHolder::AccessPoint)),
-                        ) {
-                            Known::Value(Some(p)) => Known::Value(p),
-                            Known::Value(None) => Known::Unknown("empty".into()),
-                            Known::Unknown(why) => Known::Unknown(why),
-                        }
-                    });
-                    w.mrap_proposed.insert(m.name.as_str(), proposed);
-                }
-                other => {
-                    let why = other.problem().unwrap_or_default();
-                    w.unreadable(&arn, "the MRAP policy", &why);
-                    w.unreadable_record("mrap", &arn);
-                    w.mrap_established.insert(m.name.as_str(), Known::Unknown(why));
-                }
-            }
+        let scope = LintScope::of(snapshot, config);
+        w.note_unreadable_lists();
+        for m in scope.mraps {
+            w.load_mrap_policies(m, &scope);
         }
         for (bucket, captured) in &snapshot.bucket_policies {
-            let arn = format!("arn:{partition}:s3:::{bucket}");
-            let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Bucket(bucket)) };
-            let loaded = match captured {
-                Captured::Value(text) => {
-                    let name = format!("bucket policy of {bucket}");
-                    w.load(
-                        text.as_deref(),
-                        &name,
-                        PolicyKind::Resource,
-                        &arn,
-                        "bucket",
-                        Some((&t, PolicyHolder::Bucket)),
-                    )
-                }
-                other => {
-                    let why = other.problem().unwrap_or_default();
-                    w.unreadable(&arn, "the bucket policy", &why);
-                    w.unreadable_record("bucket", &arn);
-                    Known::Unknown(why)
-                }
-            };
-            w.bucket_policies.insert(bucket.as_str(), loaded);
+            w.load_bucket_policy(bucket, captured, &scope);
         }
         let named: BTreeSet<&str> = config
             .expectations
@@ -182,65 +130,151 @@ impl<'s> World<'s> {
                 Via::Internet => None,
             })
             .collect();
-        for (scope, captured) in &snapshot.endpoints {
+        for (scope_of, captured) in &snapshot.endpoints {
             match captured {
                 Captured::Value(list) => {
                     for e in list {
-                        if e.service_name.as_deref() != Some(path::MRAP_ENDPOINT_SERVICE)
-                            && !named.contains(e.id.as_str())
-                        {
-                            if e.service_name.as_deref().is_some_and(path::direct::is_regional_s3_service) {
-                                let loaded =
-                                    match e.policy_document.as_deref().map(|t| parse_policy(t, PolicyKind::Vpce)) {
-                                        None => Known::Value(None),
-                                        Some(Ok(p)) => Known::Value(Some((format!("endpoint policy of {}", e.id), p))),
-                                        Some(Err(err)) => {
-                                            Known::Unknown(format!("endpoint policy of {} is invalid: {err}", e.id))
-                                        }
-                                    };
-                                w.regional_endpoint_policies.insert(e.id.as_str(), loaded);
-                            }
-                            continue;
-                        }
-                        let t = LintTarget { mraps: &aliases, buckets: &buckets, ..target(Holder::Endpoint(&e.id)) };
-                        let name = format!("endpoint policy of {}", e.id);
-                        if let Some(why) = snapshot.endpoint_policy_unknown.get(&e.id) {
-                            w.unreadable(&e.id, &format!("the {name}"), why);
-                            w.unreadable_record("vpce", &e.id);
-                            w.endpoint_policies.insert(e.id.as_str(), Known::Unknown(why.clone()));
-                            continue;
-                        }
-                        let loaded = w.load(
-                            e.policy_document.as_deref(),
-                            &name,
-                            PolicyKind::Vpce,
-                            &e.id,
-                            "vpce",
-                            Some((&t, PolicyHolder::Bucket)),
-                        );
-                        w.endpoint_policies.insert(e.id.as_str(), loaded);
+                        w.load_endpoint_policy(e, &named, &scope);
                     }
                 }
                 other => {
-                    let what = match &scope.account {
-                        Some(a) => format!("ec2:DescribeVpcEndpoints {a}/{}", scope.region),
-                        None => format!("ec2:DescribeVpcEndpoints {}", scope.region),
+                    let what = match &scope_of.account {
+                        Some(a) => format!("ec2:DescribeVpcEndpoints {a}/{}", scope_of.region),
+                        None => format!("ec2:DescribeVpcEndpoints {}", scope_of.region),
                     };
                     w.unreadable(&what, "the VPC endpoints", &other.problem().unwrap_or_default());
                 }
             }
         }
+        w.note_unreadable_bpa();
+        w
+    }
+
+    /// The manifest and the MRAP listing: without them every expectation is unknown.
+    fn note_unreadable_lists(&mut self) {
+        let snapshot = self.snapshot;
+        if let Some(problem) = snapshot.manifest.problem() {
+            self.findings.insert(finding(
+                Severity::Error,
+                "unreadable-input",
+                "manifest.json",
+                format!("the snapshot's manifest (its account and partition): {problem}; every expectation is unknown"),
+                None,
+            ));
+        }
+        if let Some(problem) = snapshot.mraps.problem() {
+            self.findings.insert(finding(
+                Severity::Error,
+                "unreadable-input",
+                "s3control:ListMultiRegionAccessPoints",
+                format!("the list of Multi-Region Access Points: {problem}; every expectation is unknown"),
+                None,
+            ));
+        }
+    }
+
+    /// The Established and Proposed policies of one MRAP.
+    fn load_mrap_policies(&mut self, m: &'s Mrap, scope: &LintScope<'s>) {
+        let snapshot = self.snapshot;
+        let arn = snapshot.mrap_arn(m).unwrap_or_else(|| m.alias.clone());
+        let captured = snapshot.mrap_policies.get(&m.name).cloned().unwrap_or(Captured::NotCaptured);
+        let p = match captured {
+            Captured::Value(p) => p,
+            other => {
+                let why = other.problem().unwrap_or_default();
+                self.unreadable(&arn, "the MRAP policy", &why);
+                self.unreadable_record("mrap", &arn);
+                self.mrap_established.insert(m.name.as_str(), Known::Unknown(why));
+                return;
+            }
+        };
+        let t = scope.target(Holder::Mrap(&m.alias));
+        let lint_as = Some((&t, PolicyHolder::AccessPoint));
+        let name = format!("MRAP policy of {}", m.alias);
+        let established = self.load(p.established.as_deref(), &name, PolicyKind::Resource, &arn, "mrap", lint_as);
+        self.mrap_established.insert(m.name.as_str(), established);
+        let proposed = p.proposed.as_deref().map(|text| {
+            let name = format!("Proposed MRAP policy of {}", m.alias);
+            match self.load(Some(text), &name, PolicyKind::Resource, &arn, "mrap_proposed", lint_as) {
+                Known::Value(Some(p)) => Known::Value(p),
+                Known::Value(None) => Known::Unknown("empty".into()),
+                Known::Unknown(why) => Known::Unknown(why),
+            }
+        });
+        self.mrap_proposed.insert(m.name.as_str(), proposed);
+    }
+
+    fn load_bucket_policy(&mut self, bucket: &'s str, captured: &Captured<Option<String>>, scope: &LintScope<'s>) {
+        let arn = format!("arn:{}:s3:::{bucket}", scope.partition);
+        let t = scope.target(Holder::Bucket(bucket));
+        let loaded = match captured {
+            Captured::Value(text) => {
+                let name = format!("bucket policy of {bucket}");
+                self.load(
+                    text.as_deref(),
+                    &name,
+                    PolicyKind::Resource,
+                    &arn,
+                    "bucket",
+                    Some((&t, PolicyHolder::Bucket)),
+                )
+            }
+            other => {
+                let why = other.problem().unwrap_or_default();
+                self.unreadable(&arn, "the bucket policy", &why);
+                self.unreadable_record("bucket", &arn);
+                Known::Unknown(why)
+            }
+        };
+        self.bucket_policies.insert(bucket, loaded);
+    }
+
+    /// The policy of one described endpoint: parsed, linted and recorded when it reaches MRAPs
+    /// or an expectation names it; only parsed when it is a regional S3 endpoint (a door of
+    /// the access map); else ignored.
+    fn load_endpoint_policy(&mut self, e: &'s VpcEndpoint, named: &BTreeSet<&str>, scope: &LintScope<'s>) {
+        if e.service_name.as_deref() != Some(s3::MRAP_ENDPOINT_SERVICE) && !named.contains(e.id.as_str()) {
+            if e.service_name.as_deref().is_some_and(s3::is_regional_s3_service) {
+                let loaded = match e.policy_document.as_deref().map(|t| parse_policy(t, PolicyKind::Vpce)) {
+                    None => Known::Value(None),
+                    Some(Ok(p)) => Known::Value(Some((format!("endpoint policy of {}", e.id), p))),
+                    Some(Err(err)) => Known::Unknown(format!("endpoint policy of {} is invalid: {err}", e.id)),
+                };
+                self.regional_endpoint_policies.insert(e.id.as_str(), loaded);
+            }
+            return;
+        }
+        let name = format!("endpoint policy of {}", e.id);
+        if let Some(why) = self.snapshot.endpoint_policy_unknown.get(&e.id) {
+            self.unreadable(&e.id, &format!("the {name}"), why);
+            self.unreadable_record("vpce", &e.id);
+            self.endpoint_policies.insert(e.id.as_str(), Known::Unknown(why.clone()));
+            return;
+        }
+        let t = scope.target(Holder::Endpoint(&e.id));
+        let lint_as = Some((&t, PolicyHolder::Bucket));
+        let loaded = self.load(e.policy_document.as_deref(), &name, PolicyKind::Vpce, &e.id, "vpce", lint_as);
+        self.endpoint_policies.insert(e.id.as_str(), loaded);
+    }
+
+    /// Account and bucket Block Public Access that could not be read.
+    fn note_unreadable_bpa(&mut self) {
+        let snapshot = self.snapshot;
         for (account, bpa) in &snapshot.account_bpa {
             if let Some(problem) = bpa.problem() {
-                w.unreadable(account, "the account's Block Public Access", &problem);
+                self.unreadable(account, "the account's Block Public Access", &problem);
             }
         }
+        let partition = snapshot.partition();
         for (bucket, bpa) in &snapshot.bucket_bpa {
             if let Some(problem) = bpa.problem() {
-                w.unreadable(&format!("arn:{partition}:s3:::{bucket}"), "the bucket's Block Public Access", &problem);
+                self.unreadable(
+                    &format!("arn:{partition}:s3:::{bucket}"),
+                    "the bucket's Block Public Access",
+                    &problem,
+                );
             }
         }
-        w
     }
 
     fn unreadable(&mut self, resource: &str, what: &str, why: &str) {
@@ -350,9 +384,11 @@ pub(crate) fn named(loaded: &Loaded) -> Known<Option<NamedPolicy<'_>>> {
     }
 }
 
-pub(crate) fn bpa_of(c: Option<&Captured<Option<PublicAccessBlock>>>) -> Known<PublicAccessBlock> {
+/// A captured account or bucket Block Public Access in the core's model: no configuration is
+/// every setting off; a configuration that was not read is unknown.
+pub(crate) fn bpa_of(c: Option<&Captured<Option<PublicAccessBlock>>>) -> Known<BlockPublicAccess> {
     match c {
-        Some(Captured::Value(v)) => Known::Value(v.unwrap_or_default()),
+        Some(Captured::Value(v)) => Known::Value(v.map(BlockPublicAccess::from).unwrap_or_default()),
         Some(other) => Known::Unknown(other.problem().unwrap_or_default()),
         None => Known::Unknown("not captured".into()),
     }

@@ -263,21 +263,61 @@ pub fn evaluate(request: &Request, set: &PolicySet<'_>) -> Evaluation {
     run(request, set, &mut None)
 }
 
+/// The steps of one evaluation: scan the filters, scan the policies that can grant, combine
+/// the denies, find the grant, then name the layer that decided.
 fn run(request: &Request, set: &PolicySet<'_>, tracer: &mut Option<Tracer>) -> Evaluation {
-    // SCPs, boundaries, session and identity policies belong to IAM principals only.
-    let caller_account_policies = matches!(request.caller, Caller::Iam(_));
-    let mut deny = Tri::No;
-    // Failing filters in report order, with the first unknown one.
-    let mut gates: Vec<(Layer, Tri)> = Vec::new();
-    let mut deny_layers: Vec<(Layer, Tri)> = Vec::new();
+    let mut scanned = Scanned::default();
+    scan_filters(request, set, tracer, &mut scanned);
+    let principal = scan_principal(request, set, tracer);
+    principal.record_denies(&mut scanned);
+    let deny = scanned.denies.iter().fold(Tri::No, |d, (_, t)| d.or(*t));
+    let grant = grant(request, &principal, tracer);
+    let gate = Tri::all(scanned.gates.iter().map(|(_, t)| *t));
+    let decision = match (deny, gate.and(grant.allow)) {
+        (Tri::Yes, _) => Decision::ExplicitDeny,
+        (Tri::No, Tri::Yes) => Decision::Allow,
+        (_, Tri::No) => Decision::ImplicitDeny,
+        _ => Decision::Unknown,
+    };
+    let deciding_layer = deciding_layer(decision, &scanned, request, set, &grant);
+    if decision == Decision::ImplicitDeny && deny == Tri::Unknown {
+        note(
+            tracer,
+            "a Deny statement may also apply, depending on a value unknown offline; the request is denied either way",
+        );
+    }
+    Evaluation {
+        decision,
+        deciding_layer,
+        deciding_statement: None,
+        resource_grants: grant.resource_any,
+        identity_grants: grant.identity_allow,
+        layers: Vec::new(),
+        assumptions: Vec::new(),
+    }
+}
 
+/// What the scans found, per layer in report order.
+#[derive(Default)]
+struct Scanned {
+    /// Whether each filter (SCP level, RCP level, endpoint policy) allows: each must.
+    gates: Vec<(Layer, Tri)>,
+    /// Whether each scanned layer denies; the first that does decides an explicit deny.
+    denies: Vec<(Layer, Tri)>,
+}
+
+/// SCPs (the caller's account, IAM principals only), RCPs (the resource's account) and the
+/// endpoint policies: filters, each of which must allow and none of which grants.
+fn scan_filters(request: &Request, set: &PolicySet<'_>, tracer: &mut Option<Tracer>, scanned: &mut Scanned) {
+    let mut filter = |kind: Layer, level: usize, policies: &[NamedPolicy<'_>], tracer: &mut Option<Tracer>| {
+        let s = layer(kind, Some(level), policies, request, set, tracer);
+        scanned.denies.push((kind, s.deny));
+        scanned.gates.push((kind, s.allow));
+    };
     match &set.scp {
-        Some(levels) if caller_account_policies => {
+        Some(levels) if matches!(request.caller, Caller::Iam(_)) => {
             for (i, level) in levels.iter().enumerate() {
-                let s = layer(Layer::Scp, Some(i), level, request, set, tracer);
-                deny = deny.or(s.deny);
-                deny_layers.push((Layer::Scp, s.deny));
-                gates.push((Layer::Scp, s.allow));
+                filter(Layer::Scp, i, level, tracer);
             }
         }
         Some(_) => {
@@ -285,21 +325,38 @@ fn run(request: &Request, set: &PolicySet<'_>, tracer: &mut Option<Tracer>) -> E
         }
         None => {}
     }
-    if let Some(levels) = &set.rcp {
-        for (i, level) in levels.iter().enumerate() {
-            let s = layer(Layer::Rcp, Some(i), level, request, set, tracer);
-            deny = deny.or(s.deny);
-            deny_layers.push((Layer::Rcp, s.deny));
-            gates.push((Layer::Rcp, s.allow));
-        }
+    for (i, level) in set.rcp.iter().flatten().enumerate() {
+        filter(Layer::Rcp, i, level, tracer);
     }
     for (i, policy) in set.vpce.iter().enumerate() {
-        let s = layer(Layer::Vpce, Some(i), std::slice::from_ref(policy), request, set, tracer);
-        deny = deny.or(s.deny);
-        deny_layers.push((Layer::Vpce, s.deny));
-        gates.push((Layer::Vpce, s.allow));
+        filter(Layer::Vpce, i, std::slice::from_ref(policy), tracer);
     }
-    let iam = caller_account_policies;
+}
+
+/// The layers of the caller and the resource: boundary and session policy (IAM principals
+/// only, and only when given), identity policies (IAM principals only) and the resource policy.
+struct PrincipalScans {
+    boundary: Option<Scan>,
+    session: Option<Scan>,
+    identity: Scan,
+    resource: Scan,
+}
+
+impl PrincipalScans {
+    fn record_denies(&self, scanned: &mut Scanned) {
+        for (kind, s) in [(Layer::Boundary, self.boundary), (Layer::Session, self.session)] {
+            if let Some(s) = s {
+                scanned.denies.push((kind, s.deny));
+            }
+        }
+        scanned.denies.push((Layer::Identity, self.identity.deny));
+        scanned.denies.push((Layer::Resource, self.resource.deny));
+    }
+}
+
+fn scan_principal(request: &Request, set: &PolicySet<'_>, tracer: &mut Option<Tracer>) -> PrincipalScans {
+    // Boundaries, session and identity policies belong to IAM principals only.
+    let iam = matches!(request.caller, Caller::Iam(_));
     let boundary = match &set.boundary {
         Some(b) if iam => Some(layer(Layer::Boundary, None, b, request, set, tracer)),
         Some(_) => {
@@ -329,24 +386,26 @@ fn run(request: &Request, set: &PolicySet<'_>, tracer: &mut Option<Tracer>) -> E
             Scan::EMPTY
         }
     };
-    for (kind, s) in [(Layer::Boundary, boundary), (Layer::Session, session)] {
-        if let Some(s) = s {
-            deny = deny.or(s.deny);
-            deny_layers.push((kind, s.deny));
-        }
-    }
-    deny = deny.or(identity.deny).or(resource.deny);
-    deny_layers.push((Layer::Identity, identity.deny));
-    deny_layers.push((Layer::Resource, resource.deny));
+    PrincipalScans { boundary, session, identity, resource }
+}
 
-    // The grant.
-    let note = |tracer: &mut Option<Tracer>, text: &str| {
-        if let Some(t) = tracer {
-            push_unique(&mut t.assumptions, text);
-        }
-    };
-    let boundary_ok = boundary.map_or(Tri::Yes, |s| s.allow);
-    let session_ok = match (&session, &request.caller) {
+/// What the grant step found.
+struct Grant {
+    /// Whether the request is granted (before the filters).
+    allow: Tri,
+    /// Whether the identity side allows (the root user always does).
+    identity_allow: Tri,
+    /// Whether the resource policy allows, however it names the principal.
+    resource_any: Tri,
+    /// Whether the resource policy allows by naming the caller's role.
+    by_role: Tri,
+    boundary_ok: Tri,
+}
+
+/// The grant (module doc, step 3).
+fn grant(request: &Request, p: &PrincipalScans, tracer: &mut Option<Tracer>) -> Grant {
+    let boundary_ok = p.boundary.map_or(Tri::Yes, |s| s.allow);
+    let session_ok = match (&p.session, &request.caller) {
         (Some(s), _) => s.allow,
         // A federated-user session without a session policy has no permissions of its own
         // (IAM: "Policy evaluation logic", session policies step).
@@ -358,14 +417,14 @@ fn run(request: &Request, set: &PolicySet<'_>, tracer: &mut Option<Tracer>) -> E
             note(tracer, ROOT_ASSUMPTION);
             Tri::Yes
         }
-        Caller::Iam(_) => identity.allow,
+        Caller::Iam(_) => p.identity.allow,
         _ => Tri::No,
     };
     // An account grant only delegates to the account: the identity path must allow anyway.
-    let [_by_account, by_role, by_caller] = resource.by_grantee;
-    let resource_any = resource.allow;
+    let [_by_account, by_role, by_caller] = p.resource.by_grantee;
+    let resource_any = p.resource.allow;
     let identity_path = identity_allow.and(boundary_ok).and(session_ok);
-    let grant = match &request.caller {
+    let allow = match &request.caller {
         Caller::Iam(_) if request.same_account() => {
             if request.resource_account.is_none() {
                 note(tracer, UNKNOWN_RESOURCE_ACCOUNT);
@@ -375,45 +434,45 @@ fn run(request: &Request, set: &PolicySet<'_>, tracer: &mut Option<Tracer>) -> E
         Caller::Iam(_) => resource_any.and(identity_path),
         Caller::Anonymous | Caller::Service(_) => by_caller,
     };
+    Grant { allow, identity_allow, resource_any, by_role, boundary_ok }
+}
 
-    let gate = Tri::all(gates.iter().map(|(_, t)| *t));
-    let allow = gate.and(grant);
-    let decision = match (deny, allow) {
-        (Tri::Yes, _) => Decision::ExplicitDeny,
-        (Tri::No, Tri::Yes) => Decision::Allow,
-        (_, Tri::No) => Decision::ImplicitDeny,
-        _ => Decision::Unknown,
-    };
+/// Records an assumption when tracing.
+fn note(tracer: &mut Option<Tracer>, text: &str) {
+    if let Some(t) = tracer {
+        push_unique(&mut t.assumptions, text);
+    }
+}
 
-    let deciding_layer = match decision {
+/// The layer that decided: the first that denies, the first filter that does not allow (else
+/// the layer lacking the grant), or the first unknown one.
+fn deciding_layer(
+    decision: Decision,
+    scanned: &Scanned,
+    request: &Request,
+    set: &PolicySet<'_>,
+    grant: &Grant,
+) -> Option<Layer> {
+    match decision {
         Decision::Allow => None,
-        Decision::ExplicitDeny => deny_layers.iter().find(|(_, t)| t.is_yes()).map(|(l, _)| *l),
-        Decision::ImplicitDeny => gates
-            .iter()
-            .find(|(_, t)| t.is_no())
-            .map(|(l, _)| *l)
-            .or_else(|| Some(missing_grant(request, set, identity_allow, resource_any, by_role, boundary_ok))),
-        Decision::Unknown => deny_layers
+        Decision::ExplicitDeny => scanned.denies.iter().find(|(_, t)| t.is_yes()).map(|(l, _)| *l),
+        Decision::ImplicitDeny => scanned.gates.iter().find(|(_, t)| t.is_no()).map(|(l, _)| *l).or_else(|| {
+            Some(missing_grant(
+                request,
+                set,
+                grant.identity_allow,
+                grant.resource_any,
+                grant.by_role,
+                grant.boundary_ok,
+            ))
+        }),
+        Decision::Unknown => scanned
+            .denies
             .iter()
             .find(|(_, t)| *t == Tri::Unknown)
-            .or_else(|| gates.iter().find(|(_, t)| *t == Tri::Unknown))
+            .or_else(|| scanned.gates.iter().find(|(_, t)| *t == Tri::Unknown))
             .map(|(l, _)| *l)
-            .or(Some(if resource_any == Tri::Unknown { Layer::Resource } else { Layer::Identity })),
-    };
-    if decision == Decision::ImplicitDeny && deny == Tri::Unknown {
-        note(
-            tracer,
-            "a Deny statement may also apply, depending on a value unknown offline; the request is denied either way",
-        );
-    }
-    Evaluation {
-        decision,
-        deciding_layer,
-        deciding_statement: None,
-        resource_grants: resource_any,
-        identity_grants: identity_allow,
-        layers: Vec::new(),
-        assumptions: Vec::new(),
+            .or(Some(if grant.resource_any == Tri::Unknown { Layer::Resource } else { Layer::Identity })),
     }
 }
 
@@ -475,4 +534,198 @@ fn deciding_statement(evaluation: &Evaluation, layers: &[LayerTrace]) -> Option<
         .flat_map(|l| l.statements.iter())
         .find(|s| s.effect == effect && s.applies == applies)
         .map(|s| StatementRef { policy: s.policy.clone(), index: s.index, sid: s.sid.clone() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::eval::ContextValue;
+    use crate::eval::request::Context;
+    use crate::policy::{PolicyKind, parse_policy};
+
+    const ROLE: &str = "arn:aws:iam::111122223333:role/app";
+    const SESSION: &str = "arn:aws:sts::111122223333:assumed-role/app/s1";
+    const OTHER_ACCOUNT: &str = "arn:aws:iam::444455556666:role/app";
+
+    const ID_ALLOW: &str =
+        r#"{"Statement":[{"Sid":"IdAllow","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    const ID_DENY: &str = r#"{"Statement":[{"Sid":"IdAllow","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"IdDeny","Effect":"Deny","Action":"s3:GetObject","Resource":"*"}]}"#;
+    const ID_DENY_MAYBE: &str = r#"{"Statement":[{"Sid":"IdAllow","Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"IdDenyMaybe","Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]}"#;
+    const ID_ONLY_DENY_MAYBE: &str = r#"{"Statement":[{"Sid":"IdDenyMaybe","Effect":"Deny","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]}"#;
+    const ID_ALLOW_MAYBE: &str = r#"{"Statement":[{"Sid":"IdAllowMaybe","Effect":"Allow","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]}"#;
+    const PUT_ONLY: &str =
+        r#"{"Statement":[{"Sid":"PutOnly","Effect":"Allow","Action":"s3:PutObject","Resource":"*"}]}"#;
+    const ALLOW_ALL: &str = r#"{"Statement":[{"Sid":"AllowAll","Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+    const SCP_DENY: &str = r#"{"Statement":[{"Effect":"Allow","Action":"*","Resource":"*"},{"Sid":"ScpDeny","Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+    const RES_CALLER: &str = r#"{"Statement":[{"Sid":"ResCaller","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/app"},"Action":"s3:GetObject","Resource":"*"}]}"#;
+    const RES_ACCOUNT: &str = r#"{"Statement":[{"Sid":"ResAccount","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"s3:GetObject","Resource":"*"}]}"#;
+    const RES_PUBLIC: &str = r#"{"Statement":[{"Sid":"ResPublic","Effect":"Allow","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
+    const RES_DENY: &str = r#"{"Statement":[{"Sid":"ResPublic","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},{"Sid":"ResDeny","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
+    const RES_MAYBE: &str = r#"{"Statement":[{"Sid":"ResMaybe","Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]}"#;
+    const PRINCIPAL_ALLOW_ALL: &str =
+        r#"{"Statement":[{"Sid":"FilterAllows","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}"#;
+    const PRINCIPAL_PUT_ONLY: &str = r#"{"Statement":[{"Sid":"FilterPutOnly","Effect":"Allow","Principal":"*","Action":"s3:PutObject","Resource":"*"}]}"#;
+    const PRINCIPAL_DENY: &str = r#"{"Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},{"Sid":"FilterDeny","Effect":"Deny","Principal":"*","Action":"s3:GetObject","Resource":"*"}]}"#;
+    const PRINCIPAL_MAYBE: &str = r#"{"Statement":[{"Sid":"FilterMaybe","Effect":"Allow","Principal":"*","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":"192.0.2.0/24"}}}]}"#;
+
+    /// One request and its policies; `aws:SourceIp` is present with an unknown value.
+    #[derive(Clone, Copy)]
+    struct Spec {
+        caller: &'static str,
+        resource_account: Option<&'static str>,
+        identity: Option<&'static str>,
+        resource: Option<&'static str>,
+        vpce: Option<&'static str>,
+        boundary: Option<&'static str>,
+        session: Option<&'static str>,
+        scp: Option<&'static str>,
+        rcp: Option<&'static str>,
+    }
+
+    const SPEC: Spec = Spec {
+        caller: ROLE,
+        resource_account: Some("111122223333"),
+        identity: None,
+        resource: None,
+        vpce: None,
+        boundary: None,
+        session: None,
+        scp: None,
+        rcp: None,
+    };
+
+    fn parsed(text: Option<&str>, kind: PolicyKind) -> Option<Policy> {
+        text.map(|t| parse_policy(t, kind).unwrap())
+    }
+
+    /// Runs `f` with the spec's request and policy set.
+    fn with_set<R>(s: &Spec, f: impl FnOnce(&Request, &PolicySet<'_>) -> R) -> R {
+        let policies = [
+            ("identity", parsed(s.identity, PolicyKind::Identity)),
+            ("resource", parsed(s.resource, PolicyKind::Resource)),
+            ("vpce", parsed(s.vpce, PolicyKind::Vpce)),
+            ("boundary", parsed(s.boundary, PolicyKind::Boundary)),
+            ("session", parsed(s.session, PolicyKind::Session)),
+            ("scp", parsed(s.scp, PolicyKind::Scp)),
+            ("rcp", parsed(s.rcp, PolicyKind::Rcp)),
+        ];
+        let named = |i: usize| {
+            let (name, p) = &policies[i];
+            p.as_ref().map(|policy| NamedPolicy { name, policy })
+        };
+        let set = PolicySet {
+            identity: named(0).into_iter().collect(),
+            resource: named(1),
+            vpce: named(2).into_iter().collect(),
+            boundary: named(3).map(|p| vec![p]),
+            session: named(4),
+            scp: named(5).map(|p| vec![vec![p]]),
+            rcp: named(6).map(|p| vec![vec![p]]),
+        };
+        let context = Context::new().with("aws:SourceIp", ContextValue::Unknown);
+        let caller = Caller::parse(s.caller).unwrap();
+        let request = Request::new(caller, "s3:GetObject", "arn:aws:s3:::bucket-1/key", s.resource_account, context);
+        f(&request, &set)
+    }
+
+    /// A case: the spec, then the decision, its layer, the deciding statement's Sid and an
+    /// assumption the explanation must state.
+    type Case = (&'static str, Spec, Decision, Option<Layer>, Option<&'static str>, Option<&'static str>);
+
+    /// Rows `name, spec => decision, layer, statement, assumption;`: a macro so that each case
+    /// stays on one line (rustfmt leaves macro input alone).
+    macro_rules! decision_cases {
+        ($($name:literal, $spec:expr => $decision:expr, $layer:expr, $statement:expr, $assumption:expr;)*) => {
+            [$(($name, $spec, $decision, $layer, $statement, $assumption)),*]
+        };
+    }
+
+    #[test]
+    fn decisions_and_what_decided_them() {
+        use Decision::{Allow, ExplicitDeny as Deny, ImplicitDeny as NoGrant, Unknown};
+        use Layer::*;
+        let cases: &[Case] = &decision_cases![
+            // The grant.
+            "same account: identity allows", Spec { identity: Some(ID_ALLOW), ..SPEC } => Allow, None, Some("IdAllow"), None;
+            "same account: a resource grant naming the caller needs no identity", Spec { resource: Some(RES_CALLER), ..SPEC } => Allow, None, Some("ResCaller"), None;
+            "same account: a grant to the account delegates to IAM", Spec { resource: Some(RES_ACCOUNT), ..SPEC } => NoGrant, Some(Identity), None, None;
+            "same account: nothing grants", SPEC => NoGrant, Some(Identity), None, None;
+            "cross account: a resource grant without identity", Spec { caller: OTHER_ACCOUNT, resource: Some(RES_PUBLIC), ..SPEC } => NoGrant, Some(Identity), None, None;
+            "cross account: identity without a resource grant", Spec { caller: OTHER_ACCOUNT, identity: Some(ID_ALLOW), ..SPEC } => NoGrant, Some(Resource), None, None;
+            "cross account: both grant, the resource grant is named", Spec { caller: OTHER_ACCOUNT, identity: Some(ID_ALLOW), resource: Some(RES_PUBLIC), ..SPEC } => Allow, None, Some("ResPublic"), None;
+            "the account's root needs no identity policy", Spec { caller: "arn:aws:iam::111122223333:root", ..SPEC } => Allow, None, None, Some(ROOT_ASSUMPTION);
+            "anonymous: a public resource policy grants", Spec { caller: "anonymous", resource: Some(RES_PUBLIC), ..SPEC } => Allow, None, Some("ResPublic"), None;
+            "anonymous: a grant to an account does not", Spec { caller: "anonymous", resource: Some(RES_ACCOUNT), ..SPEC } => NoGrant, Some(Resource), None, None;
+            "an unknown resource account is the caller's", Spec { resource_account: None, identity: Some(ID_ALLOW), ..SPEC } => Allow, None, Some("IdAllow"), Some(UNKNOWN_RESOURCE_ACCOUNT);
+            // An explicit deny beats any allow.
+            "an identity deny beats a resource grant", Spec { identity: Some(ID_DENY), resource: Some(RES_CALLER), ..SPEC } => Deny, Some(Identity), Some("IdDeny"), None;
+            "a resource deny beats an identity grant", Spec { identity: Some(ID_ALLOW), resource: Some(RES_DENY), ..SPEC } => Deny, Some(Resource), Some("ResDeny"), None;
+            "an SCP deny beats everything", Spec { identity: Some(ID_ALLOW), scp: Some(SCP_DENY), ..SPEC } => Deny, Some(Scp), Some("ScpDeny"), None;
+            "an RCP deny", Spec { identity: Some(ID_ALLOW), rcp: Some(PRINCIPAL_DENY), ..SPEC } => Deny, Some(Rcp), Some("FilterDeny"), None;
+            "an endpoint policy deny", Spec { identity: Some(ID_ALLOW), vpce: Some(PRINCIPAL_DENY), ..SPEC } => Deny, Some(Vpce), Some("FilterDeny"), None;
+            "a boundary deny", Spec { identity: Some(ID_ALLOW), boundary: Some(ID_DENY), ..SPEC } => Deny, Some(Boundary), Some("IdDeny"), None;
+            "the first denying layer in order is named", Spec { identity: Some(ID_DENY), resource: Some(RES_DENY), scp: Some(SCP_DENY), ..SPEC } => Deny, Some(Scp), Some("ScpDeny"), None;
+            // Filters must allow; none grants.
+            "an SCP without an allow", Spec { identity: Some(ID_ALLOW), scp: Some(PUT_ONLY), ..SPEC } => NoGrant, Some(Scp), None, None;
+            "an SCP that allows grants nothing", Spec { scp: Some(ALLOW_ALL), ..SPEC } => NoGrant, Some(Identity), None, None;
+            "SCPs do not apply to a service", Spec { caller: "cloudtrail.amazonaws.com", resource: Some(RES_PUBLIC), scp: Some(SCP_DENY), ..SPEC } => Allow, None, Some("ResPublic"), None;
+            "an RCP without an allow", Spec { identity: Some(ID_ALLOW), rcp: Some(PRINCIPAL_PUT_ONLY), ..SPEC } => NoGrant, Some(Rcp), None, None;
+            "an endpoint policy without an allow", Spec { identity: Some(ID_ALLOW), vpce: Some(PRINCIPAL_PUT_ONLY), ..SPEC } => NoGrant, Some(Vpce), None, None;
+            "an endpoint policy that allows", Spec { identity: Some(ID_ALLOW), vpce: Some(PRINCIPAL_ALLOW_ALL), ..SPEC } => Allow, None, Some("IdAllow"), None;
+            "a boundary without an allow", Spec { identity: Some(ID_ALLOW), boundary: Some(PUT_ONLY), ..SPEC } => NoGrant, Some(Boundary), None, None;
+            "a session policy without an allow", Spec { caller: SESSION, identity: Some(ID_ALLOW), session: Some(PUT_ONLY), ..SPEC } => NoGrant, Some(Session), None, None;
+            "a federated user without a session policy", Spec { caller: "arn:aws:sts::111122223333:federated-user/bob", identity: Some(ID_ALLOW), ..SPEC } => NoGrant, Some(Session), None, None;
+            "a grant naming the role is still bounded", Spec { caller: SESSION, resource: Some(RES_CALLER), boundary: Some(PUT_ONLY), ..SPEC } => NoGrant, Some(Boundary), None, None;
+            // Unknown propagates; a known answer does not wait for it.
+            "an unknown deny makes an allow unknown", Spec { identity: Some(ID_DENY_MAYBE), ..SPEC } => Unknown, Some(Identity), Some("IdDenyMaybe"), None;
+            "an unknown deny does not matter without a grant", Spec { identity: Some(ID_ONLY_DENY_MAYBE), ..SPEC } => NoGrant, Some(Identity), None, Some("the request is denied either way");
+            "an unknown identity grant", Spec { identity: Some(ID_ALLOW_MAYBE), ..SPEC } => Unknown, Some(Identity), None, None;
+            "an unknown resource grant", Spec { resource: Some(RES_MAYBE), ..SPEC } => Unknown, Some(Resource), None, None;
+            "an unknown filter", Spec { identity: Some(ID_ALLOW), vpce: Some(PRINCIPAL_MAYBE), ..SPEC } => Unknown, Some(Vpce), None, None;
+            "a known deny beats an unknown filter", Spec { identity: Some(ID_DENY), vpce: Some(PRINCIPAL_MAYBE), ..SPEC } => Deny, Some(Identity), Some("IdDeny"), None;
+            "a failing filter beats an unknown grant", Spec { identity: Some(ID_ALLOW_MAYBE), scp: Some(PUT_ONLY), ..SPEC } => NoGrant, Some(Scp), None, None;
+        ];
+        for (name, spec, decision, layer, statement, assumption) in cases {
+            with_set(spec, |request, set| {
+                let e = explain(request, set);
+                assert_eq!(e.decision, *decision, "{name}: decision ({:?})", e.layers);
+                assert_eq!(e.deciding_layer, *layer, "{name}: deciding layer");
+                assert_eq!(
+                    e.deciding_statement.as_ref().and_then(|s| s.sid.as_deref()),
+                    *statement,
+                    "{name}: statement"
+                );
+                if let Some(a) = assumption {
+                    assert!(e.assumptions.iter().any(|x| x.contains(a)), "{name}: assumptions {:?}", e.assumptions);
+                }
+                // The untraced forms agree.
+                assert_eq!(decide(request, set), e.decision, "{name}: decide");
+                let u = evaluate(request, set);
+                assert_eq!((u.decision, u.deciding_layer), (e.decision, e.deciding_layer), "{name}: evaluate");
+                assert!(u.layers.is_empty() && u.assumptions.is_empty(), "{name}: no trace untraced");
+            });
+        }
+    }
+
+    #[test]
+    fn layers_are_reported_in_order_with_what_was_not_applied() {
+        use Layer::*;
+        use LayerOutcome::{Allow, ExplicitDeny, NoAllow, NotApplied, Unknown};
+        macro_rules! layer_cases {
+            ($($name:literal, $spec:expr => $layers:expr;)*) => { [$(($name, $spec, &$layers[..])),*] };
+        }
+        type LayerCase = (&'static str, Spec, &'static [(Layer, LayerOutcome)]);
+        let cases: &[LayerCase] = &layer_cases![
+            "an IAM caller", Spec { identity: Some(ID_ALLOW), scp: Some(ALLOW_ALL), ..SPEC } => [(Scp, Allow), (Identity, Allow), (Resource, NotApplied)];
+            "a service", Spec { caller: "cloudtrail.amazonaws.com", scp: Some(ALLOW_ALL), boundary: Some(ALLOW_ALL), session: Some(ALLOW_ALL), resource: Some(RES_PUBLIC), ..SPEC } => [(Scp, NotApplied), (Boundary, NotApplied), (Session, NotApplied), (Identity, NotApplied), (Resource, Allow)];
+            "every filter", Spec { identity: Some(ID_DENY), vpce: Some(PRINCIPAL_PUT_ONLY), rcp: Some(PRINCIPAL_MAYBE), ..SPEC } => [(Rcp, Unknown), (Vpce, NoAllow), (Identity, ExplicitDeny), (Resource, NotApplied)];
+        ];
+        for (name, spec, expected) in cases {
+            with_set(spec, |request, set| {
+                let e = explain(request, set);
+                let got: Vec<(Layer, LayerOutcome)> = e.layers.iter().map(|l| (l.layer, l.outcome)).collect();
+                assert_eq!(got, *expected, "{name}");
+            });
+        }
+    }
 }

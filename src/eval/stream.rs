@@ -30,8 +30,8 @@ use std::sync::Arc;
 use super::case::{self, CaseError, EvalCase, Levels, Named, parse_case};
 use super::request::{Caller, Context, ContextValue, Request};
 use crate::policy::json::{self, JsonKind, MAX_DEPTH};
-use crate::policy::parse::is_account_id;
 use crate::policy::{Policy, PolicyKind};
+use crate::util::is_account_id;
 
 /// How many compiled policies the stream keeps, and how much of their source text: a stream of
 /// ever new policies must not grow without bound. 1,024 entries hold every policy of a realistic

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::envelope::ChangeEvent;
 use crate::config::{Config, Via};
-use crate::path::MRAP_ENDPOINT_SERVICE;
+use crate::s3::MRAP_ENDPOINT_SERVICE;
 use crate::snapshot::Snapshot;
 
 /// One read to do again.

@@ -22,7 +22,7 @@ use super::{
     AwsApi, AwsSettings, CaptureStats, DESCRIBE_VPC_ENDPOINTS, ENDPOINTS_PAGE_SIZE, GET_ACCOUNT_BPA, GET_BUCKET_BPA,
     GET_BUCKET_POLICY, GET_MRAP_POLICY, GET_MRAP_ROUTES, LIST_MRAPS, MRAPS_PAGE_SIZE, convert,
 };
-use crate::path::MRAP_ENDPOINT_SERVICE;
+use crate::s3::MRAP_ENDPOINT_SERVICE;
 use crate::snapshot::{
     AwsError, Captured, EndpointScope, Manifest, Mrap, MrapPolicy, MrapRoute, PublicAccessBlock, Snapshot, SourceError,
     VpcEndpoint,
