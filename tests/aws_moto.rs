@@ -732,6 +732,14 @@ fn a_bucket_policy_change_event_flips_the_verdict_within_seconds_and_names_the_a
     assert_eq!(in_flight(), 1, "not deleted: its cycle never ran");
     assert_eq!(waiting(), 1, "still in the queue");
     let after = json_of(&auditor(&["history", "--config", config.to_str().unwrap(), "--format", "json"]));
-    assert_eq!(after["events"].as_array().unwrap().len(), events_before, "nothing of it was recorded");
+    // Nothing of it was recorded. Under load another event may land meanwhile (a cycle that
+    // overran its timeout is a `became_unknown`), so the check is on carol's change itself.
+    let events = after["events"].as_array().unwrap();
+    let new: Vec<&serde_json::Value> = events.iter().skip(events_before).collect();
+    assert!(
+        events.len() >= events_before
+            && new.iter().all(|e| !e.to_string().contains("user/carol") && e["kind"] != "policy_change"),
+        "nothing of it was recorded: {new:?}"
+    );
     drop(moto);
 }
