@@ -179,18 +179,8 @@ fn transitions(previous: &Report, new: &Report, d: &mut Drift) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::lint::Severity;
+    use crate::report::fixture::finding;
     use crate::report::{Verdict, fixture};
-
-    fn finding(code: &str, resource: &str, message: &str) -> Finding {
-        Finding {
-            severity: Severity::Error,
-            code: code.into(),
-            resource: resource.into(),
-            message: message.into(),
-            fix: None,
-        }
-    }
 
     fn report(status: Status, findings: Vec<Finding>, hash: Option<&str>) -> Report {
         let (decision, verdict) = match status {

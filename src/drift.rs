@@ -305,8 +305,7 @@ pub fn to_text(drift: &Drift) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::policy::lint::Severity;
-    use crate::report::fixture;
+    use crate::report::fixture::{self, finding};
     use BucketDecision as D;
     use PolicyHash::{Absent, Unreadable};
 
@@ -328,16 +327,6 @@ mod tests {
         r.expectations[0].status = status;
         r.expectations[0].verdict = verdict;
         r.expectations[0].buckets[0].decision = decision;
-    }
-
-    fn finding(code: &str, resource: &str, message: &str) -> Finding {
-        Finding {
-            severity: Severity::Error,
-            code: code.into(),
-            resource: resource.into(),
-            message: message.into(),
-            fix: None,
-        }
     }
 
     /// An access map of `m.mrap` → `b1` with one grant per `(path, callers)`.

@@ -379,6 +379,17 @@ pub fn to_text(report: &Report) -> String {
 pub(crate) mod fixture {
     use super::*;
 
+    /// An error finding without a fix.
+    pub(crate) fn finding(code: &str, resource: &str, message: &str) -> Finding {
+        Finding {
+            severity: crate::policy::lint::Severity::Error,
+            code: code.into(),
+            resource: resource.into(),
+            message: message.into(),
+            fix: None,
+        }
+    }
+
     /// A report of one expectation `app` (expect `allow`, `p` doing `a` on `k` via `v` to
     /// `m.mrap`) with one active bucket `b1`, no findings, no policies.
     pub(crate) fn one_bucket(status: Status, verdict: Verdict, decision: BucketDecision) -> Report {

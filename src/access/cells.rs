@@ -14,9 +14,7 @@ use super::{AccessMap, BucketAccess, Grant, MrapAccess, UnknownAccess};
 use crate::audit::{AuditOptions, World, bpa_of, caller_policies, named};
 use crate::config::{Config, Zone};
 use crate::eval::{Caller, ContextValue, Decision, NamedPolicy};
-use crate::path::{
-    self, BucketFacts, CallerPolicies, EndpointFacts, Known, MrapFacts, Network, PathDecision, PathRequest,
-};
+use crate::path::{self, BucketFacts, CallerPolicies, Known, MrapFacts, Network, PathDecision, PathRequest};
 use crate::policy::{PrincipalEntry, Statement};
 use crate::snapshot::{Mrap, Snapshot, VpcEndpoint};
 
@@ -530,15 +528,7 @@ fn endpoint_facts<'a>(world: &'a World<'_>, e: &'a VpcEndpoint) -> Network<'a> {
         .get(e.id.as_str())
         .or_else(|| world.regional_endpoint_policies.get(e.id.as_str()))
         .map_or(Known::Value(None), named);
-    Network::Endpoint(Known::Value(EndpointFacts {
-        id: &e.id,
-        vpc_id: &e.vpc_id,
-        endpoint_type: e.endpoint_type.as_deref(),
-        service_name: e.service_name.as_deref(),
-        state: e.state.as_deref(),
-        private_dns: e.private_dns_enabled,
-        policy,
-    }))
+    Network::Endpoint(Known::Value(crate::audit::endpoint_facts(&e.id, e, policy)))
 }
 
 fn statements_of<'a>(policy: &Known<Option<NamedPolicy<'a>>>) -> Vec<&'a Statement> {

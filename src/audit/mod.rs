@@ -331,7 +331,7 @@ fn mrap_network<'w>(
 }
 
 /// The path's view of a described endpoint, with its policy.
-pub(super) fn endpoint_facts<'a>(
+pub(crate) fn endpoint_facts<'a>(
     id: &'a str,
     e: &'a VpcEndpoint,
     policy: Known<Option<NamedPolicy<'a>>>,
