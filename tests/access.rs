@@ -11,16 +11,15 @@
     reason = "tests fail by panicking"
 )]
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
+use support::root;
 
 const AT: &str = "2026-11-22T10:00:00Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn auditor(args: &[&str], config: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_mrap-auditor"))

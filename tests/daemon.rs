@@ -13,14 +13,13 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{APP, B1, Daemon, sample, set_bucket1_policy, wait_for, which};
+use support::{APP, B1, Daemon, fake_alertmanager, sample, set_bucket1_policy, wait_for, which};
 
 fn example(extra: &str) -> (tempfile::TempDir, std::path::PathBuf) {
     support::daemon_example("200ms", extra)
@@ -178,39 +177,6 @@ fn reload_keeps_the_old_config_when_the_new_one_is_bad() {
     });
     let (code, _) = d.stop();
     assert_eq!(code, Some(0));
-}
-
-/// A fake Alertmanager that records every POST body.
-fn fake_alertmanager() -> (u16, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0usize;
-            let mut line = String::new();
-            let mut request_line = String::new();
-            reader.read_line(&mut request_line).unwrap_or(0);
-            loop {
-                line.clear();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            if request_line.starts_with("POST /api/v2/alerts") {
-                let _ = tx.send(String::from_utf8_lossy(&body).to_string());
-            }
-        }
-    });
-    (port, rx)
 }
 
 #[test]

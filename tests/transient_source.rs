@@ -19,44 +19,10 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::process::Command;
-use std::sync::mpsc;
 use std::time::Duration;
 
-use support::{APP, B1, Daemon, sample, wait_for};
-
-/// A fake Alertmanager that records every POST body of `/api/v2/alerts`.
-fn fake_alertmanager() -> (u16, mpsc::Receiver<String>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let (mut request_line, mut line, mut length) = (String::new(), String::new(), 0usize);
-            reader.read_line(&mut request_line).unwrap_or(0);
-            loop {
-                line.clear();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0; length];
-            let _ = reader.read_exact(&mut body);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-            if request_line.starts_with("POST /api/v2/alerts") {
-                let _ = tx.send(String::from_utf8_lossy(&body).to_string());
-            }
-        }
-    });
-    (port, rx)
-}
+use support::{APP, B1, Daemon, fake_alertmanager, sample, wait_for};
 
 fn cycles(d: &Daemon) -> f64 {
     support::sum(&d.metrics(), "mrap_auditor_cycles_total")

@@ -397,48 +397,19 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Expect;
-    use crate::report::{BucketReport, ExpectationReport, Failover, RouteRole, Verdict};
+    use crate::report::{BucketReport, ExpectationReport, Verdict, fixture};
 
+    /// `n` holding expectations `e0…`, each over four allowing buckets `b0…b3`.
     fn report(n: usize) -> Report {
-        let expectation = |i: usize| ExpectationReport {
-            name: format!("e{i}"),
-            mrap: "m.mrap".into(),
-            expect: Expect::Allow,
-            status: Status::Holds,
-            verdict: Verdict::Allow,
-            buckets: (0..4)
-                .map(|b| BucketReport {
-                    bucket: format!("b{b}"),
-                    account: "1".into(),
-                    region: "us-east-1".into(),
-                    route: RouteRole::Active,
-                    decision: BucketDecision::Allow,
-                    deciding_layer: None,
-                    statement: None,
-                    reason: String::new(),
-                    proposed_decision: None,
-                })
-                .collect(),
-            failover: Failover::None,
-            pending_change: false,
-            principal: "p".into(),
-            action: "a".into(),
-            key: "k".into(),
-            via: "v".into(),
-            proposed_verdict: None,
-            summary: String::new(),
-        };
-        Report {
-            generated_at: String::new(),
-            source: "snapshot".into(),
-            snapshot: None,
-            expectations: (0..n).map(expectation).collect(),
-            findings: vec![],
-            policies: vec![],
-            forbids: Vec::new(),
-            access: None,
-        }
+        let mut r = fixture::one_bucket(Status::Holds, Verdict::Allow, BucketDecision::Allow);
+        let template = r.expectations.remove(0);
+        let bucket = template.buckets.first().cloned().unwrap();
+        let buckets: Vec<BucketReport> =
+            (0..4).map(|b| BucketReport { bucket: format!("b{b}"), ..bucket.clone() }).collect();
+        r.expectations = (0..n)
+            .map(|i| ExpectationReport { name: format!("e{i}"), buckets: buckets.clone(), ..template.clone() })
+            .collect();
+        r
     }
 
     #[test]
