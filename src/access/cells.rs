@@ -703,25 +703,9 @@ fn doors<'a>(
     let account = snapshot.account_id()?;
     let region = mrap.regions.iter().find(|r| r.bucket == bucket)?;
     let bucket_account = region.bucket_account_id.as_deref().unwrap_or(account);
-    let established =
-        world.mrap_established.get(mrap.name.as_str()).map_or(Known::Unknown("not captured".into()), named);
-    let proposed = world.mrap_proposed.get(mrap.name.as_str()).and_then(|p| p.as_ref()).map(|p| match p {
-        Known::Value((name, policy)) => Known::Value(Some(NamedPolicy { name, policy })),
-        Known::Unknown(why) => Known::Unknown(why.clone()),
-    });
     let inputs = BucketInputs {
-        mrap: MrapFacts {
-            arn: mrap_arn,
-            account,
-            status: mrap.status.as_deref(),
-            bpa: mrap.public_access_block.map_or_else(
-                || Known::Unknown("the listing gives no `PublicAccessBlock` for the MRAP".into()),
-                |b| Known::Value(b.into()),
-            ),
-            account_bpa: bpa_of(snapshot.account_bpa.get(account)),
-            policy: established,
-        },
-        proposed,
+        mrap: crate::audit::mrap_facts(world, mrap, mrap_arn, account),
+        proposed: crate::audit::proposed_policy(world, mrap),
         bucket: BucketFacts {
             name: bucket,
             account: bucket_account,

@@ -401,7 +401,7 @@ fn check_endpoint(id: &str, e: &VpcEndpoint, alias: &str, findings: &mut Vec<Fin
 }
 
 /// The MRAP's Proposed policy, when it has one (`None`: no Proposed policy).
-fn proposed_policy<'w>(world: &'w World<'_>, mrap: &Mrap) -> Option<Known<Option<NamedPolicy<'w>>>> {
+pub(crate) fn proposed_policy<'w>(world: &'w World<'_>, mrap: &Mrap) -> Option<Known<Option<NamedPolicy<'w>>>> {
     world.mrap_proposed.get(mrap.name.as_str()).and_then(|p| p.as_ref()).map(|p| match p {
         Known::Value((name, policy)) => Known::Value(Some(NamedPolicy { name, policy })),
         Known::Unknown(why) => Known::Unknown(why.clone()),
@@ -409,7 +409,12 @@ fn proposed_policy<'w>(world: &'w World<'_>, mrap: &Mrap) -> Option<Known<Option
 }
 
 /// The MRAP as the path sees it, with its Established policy.
-fn mrap_facts<'w>(world: &'w World<'_>, mrap: &'w Mrap, mrap_arn: &'w str, account: &'w str) -> MrapFacts<'w> {
+pub(crate) fn mrap_facts<'w>(
+    world: &'w World<'_>,
+    mrap: &'w Mrap,
+    mrap_arn: &'w str,
+    account: &'w str,
+) -> MrapFacts<'w> {
     let established =
         world.mrap_established.get(mrap.name.as_str()).map_or(Known::Unknown("not captured".into()), named);
     MrapFacts {
