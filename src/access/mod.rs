@@ -16,12 +16,14 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+mod build;
 mod cells;
 pub mod dims;
 pub mod forbid;
 mod render;
 
-pub use cells::{Answers, CallerClass, CallerKind, Cell, Concrete, Door, PathCells, build, decide_all, path_cells};
+pub use build::build;
+pub use cells::{Answers, CallerClass, CallerKind, Cell, Concrete, Door, PathCells, decide_all, path_cells};
 pub use forbid::{ForbidReport, check_forbids};
 pub use render::to_text;
 
