@@ -213,6 +213,22 @@ impl Evaluator<'_> {
     fn evaluate(&self, request: &Request, set: &PolicySet<'_>) -> Evaluation {
         if self.trace { explain(request, set) } else { crate::eval::evaluate(request, set) }
     }
+
+    fn traced(self, trace: bool) -> Self {
+        Evaluator { trace, ..self }
+    }
+}
+
+/// Which decisions of an MRAP path keep their per-statement traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracing {
+    /// Neither: the same decisions and deciding layers, with short reasons (the access map).
+    None,
+    /// The Established decision (and the bucket request both share); the Proposed one only as
+    /// a decision (the report, which prints the Established reason alone).
+    Established,
+    /// Both (`explain`).
+    All,
 }
 
 /// Decides one bucket under the MRAP's policy and, when given, under its Proposed policy (the
@@ -225,7 +241,7 @@ pub fn decide<'a>(
     caller: &CallerPolicies<'_>,
     proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
 ) -> (PathDecision, Option<PathDecision>) {
-    Evaluator::with(true, |ev| decide_with(req, network, mrap, bucket, caller, proposed, ev))
+    with_mrap_side(req, network, mrap, caller, proposed, Tracing::All, |side| side.decide(bucket))
 }
 
 /// [`decide`] without the per-statement traces: the same decisions and deciding layers, with
@@ -238,43 +254,25 @@ pub fn decide_untraced<'a>(
     caller: &CallerPolicies<'_>,
     proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
 ) -> (PathDecision, Option<PathDecision>) {
-    Evaluator::with(false, |ev| decide_with(req, network, mrap, bucket, caller, proposed, ev))
+    with_mrap_side(req, network, mrap, caller, proposed, Tracing::None, |side| side.decide(bucket))
 }
 
-/// The steps of the MRAP path: the context the network gives, the policies both requests
-/// share, the bucket request (once), then the MRAP request and the combination under each MRAP
-/// policy.
-fn decide_with<'a>(
+/// Evaluates everything of an MRAP path that does not depend on the bucket (the network's
+/// context, the structural checks, the MRAP request under each MRAP policy) once, and gives it
+/// to `f`, which decides any number of the MRAP's buckets with [`MrapSide::decide`]: the MRAP
+/// request is the same whichever bucket the MRAP routes to.
+pub fn with_mrap_side<'a, R>(
     req: &PathRequest<'_>,
     network: &Network<'_>,
     mrap: &MrapFacts<'a>,
-    bucket: &BucketFacts<'_>,
     caller: &CallerPolicies<'_>,
     proposed: Option<&Known<Option<NamedPolicy<'a>>>>,
-    ev: Evaluator<'_>,
-) -> (PathDecision, Option<PathDecision>) {
-    let mut assumptions = Vec::new();
-    let structural = structural_checks(req, network, mrap);
-    let path_keys = [("s3:DataAccessPointArn", mrap.arn), ("s3:DataAccessPointAccount", mrap.account)];
-    let net = network_context(req, network, &path_keys, ev.default_vpce, &mut assumptions);
-    let shared = shared_policies(caller, net.endpoint_policy, ev.assumed_identity, &mut assumptions);
-    let bucket_request = BucketRequest::evaluate(req, bucket, &net, &shared, ev);
-    let mrap_resource =
-        if req.bucket_action { mrap.arn.to_string() } else { format!("{}/object/{}", mrap.arn, req.key) };
-    let path = MrapPath {
-        req,
-        mrap,
-        bucket,
-        mrap_request: Request::new(req.caller.clone(), req.action, &mrap_resource, Some(mrap.account), net.context),
-        mrap_resource,
-        vpce_unknown: net.vpce_unknown,
-        structural,
-        shared,
-        bucket_request,
-        assumptions,
-        ev,
-    };
-    (path.decide(&mrap.policy), proposed.map(|p| path.decide(p)))
+    tracing: Tracing,
+    f: impl FnOnce(&MrapSide<'_, '_>) -> R,
+) -> R {
+    Evaluator::with(tracing != Tracing::None, |ev| {
+        f(&MrapSide::new(req, network, mrap, caller, proposed, ev, tracing == Tracing::All))
+    })
 }
 
 /// What the network puts into a request: its context and the endpoint policy it passes.
@@ -413,45 +411,93 @@ impl<'p> BucketRequest<'p> {
     }
 }
 
-/// Everything of an MRAP path that does not depend on the MRAP policy.
-struct MrapPath<'r, 'a> {
+/// The MRAP request under one MRAP policy (Established or Proposed).
+struct MrapRequestUnder<'p> {
+    policy: Option<NamedPolicy<'p>>,
+    /// Why the policy could not be read.
+    unknown: Option<String>,
+    eval: Evaluation,
+}
+
+/// Everything of an MRAP path that does not depend on the bucket: see [`with_mrap_side`].
+pub struct MrapSide<'r, 'a> {
     req: &'r PathRequest<'r>,
     mrap: &'r MrapFacts<'a>,
-    bucket: &'r BucketFacts<'r>,
     mrap_resource: String,
-    mrap_request: Request,
-    vpce_unknown: Option<String>,
+    net: NetworkContext<'r>,
     structural: Vec<Check>,
     shared: PolicySet<'r>,
-    bucket_request: BucketRequest<'r>,
+    established: MrapRequestUnder<'r>,
+    proposed: Option<MrapRequestUnder<'r>>,
     /// What the network and the caller's policies assumed.
     assumptions: Vec<String>,
     ev: Evaluator<'r>,
 }
 
-impl<'a> MrapPath<'_, 'a> {
-    /// The MRAP request, and the combination of every layer, under one MRAP policy
-    /// (Established or Proposed).
-    fn decide(&self, policy: &Known<Option<NamedPolicy<'a>>>) -> PathDecision {
-        let (mrap_policy, mrap_unknown) = resource_policy(policy, || "the MRAP policy".to_string());
-        let mrap_eval =
-            self.ev.evaluate(&self.mrap_request, &PolicySet { resource: mrap_policy, ..self.shared.clone() });
-        let bucket_eval = &self.bucket_request.eval;
+impl<'r, 'a: 'r> MrapSide<'r, 'a> {
+    /// The steps that do not depend on the bucket: the context the network gives, the policies
+    /// both requests share, and the MRAP request under each MRAP policy (the Proposed one traced
+    /// only with `trace_proposed`).
+    fn new(
+        req: &'r PathRequest<'r>,
+        network: &'r Network<'r>,
+        mrap: &'r MrapFacts<'a>,
+        caller: &'r CallerPolicies<'r>,
+        proposed: Option<&'r Known<Option<NamedPolicy<'a>>>>,
+        ev: Evaluator<'r>,
+        trace_proposed: bool,
+    ) -> Self {
+        let mut assumptions = Vec::new();
+        let structural = structural_checks(req, network, mrap);
+        let path_keys = [("s3:DataAccessPointArn", mrap.arn), ("s3:DataAccessPointAccount", mrap.account)];
+        let net = network_context(req, network, &path_keys, ev.default_vpce, &mut assumptions);
+        let shared = shared_policies(caller, net.endpoint_policy, ev.assumed_identity, &mut assumptions);
+        let mrap_resource =
+            if req.bucket_action { mrap.arn.to_string() } else { format!("{}/object/{}", mrap.arn, req.key) };
+        let request = Request::new(req.caller.clone(), req.action, &mrap_resource, Some(mrap.account), net.context);
+        let under = |policy: &'r Known<Option<NamedPolicy<'a>>>, ev: Evaluator<'_>| {
+            let (policy, unknown) = resource_policy(policy, || "the MRAP policy".to_string());
+            let eval = ev.evaluate(&request, &PolicySet { resource: policy, ..shared.clone() });
+            MrapRequestUnder { policy, unknown, eval }
+        };
+        let established = under(&mrap.policy, ev);
+        let proposed = proposed.map(|p| under(p, ev.traced(ev.trace && trace_proposed)));
+        let net = NetworkContext { context: request.context, ..net };
+        MrapSide { req, mrap, mrap_resource, net, structural, shared, established, proposed, assumptions, ev }
+    }
+
+    /// Decides one bucket of the MRAP under the Established policy and, when the side has one,
+    /// the Proposed policy: the bucket request once, then the combination under each.
+    pub fn decide(&self, bucket: &BucketFacts<'_>) -> (PathDecision, Option<PathDecision>) {
+        let bucket_request = BucketRequest::evaluate(self.req, bucket, &self.net, &self.shared, self.ev);
+        let established = self.combine(&self.established, bucket, &bucket_request);
+        (established, self.proposed.as_ref().map(|p| self.combine(p, bucket, &bucket_request)))
+    }
+
+    /// The combination of every layer under one MRAP policy.
+    fn combine(
+        &self,
+        under: &MrapRequestUnder<'_>,
+        bucket: &BucketFacts<'_>,
+        bucket_request: &BucketRequest<'_>,
+    ) -> PathDecision {
+        let mrap_eval = &under.eval;
+        let bucket_eval = &bucket_request.eval;
         let mut assumptions = self.assumptions.clone();
         for a in mrap_eval.assumptions.iter().chain(&bucket_eval.assumptions) {
             push_unique(&mut assumptions, a);
         }
-        let bpa = block_public_access(self.req, self.mrap, self.bucket, mrap_policy, self.bucket_request.policy);
+        let bpa = block_public_access(self.req, self.mrap, bucket, under.policy, bucket_request.policy);
 
         let mut outcomes: Vec<Outcome> = Vec::new();
         outcomes.extend(self.structural.iter().filter_map(|c| check_outcome(PathLayer::Structural, c)));
         outcomes.extend(request_outcome(
-            &mrap_eval,
+            mrap_eval,
             PathLayer::Mrap,
-            self.vpce_unknown.as_deref(),
-            mrap_unknown.as_deref(),
+            self.net.vpce_unknown.as_deref(),
+            under.unknown.as_deref(),
         ));
-        outcomes.extend(self.bucket_request.outcome.clone());
+        outcomes.extend(bucket_request.outcome.clone());
         outcomes.extend(bpa.iter().filter_map(|c| check_outcome(PathLayer::BlockPublicAccess, c)));
         let grant = bucket_eval.deciding_statement.clone().or_else(|| mrap_eval.deciding_statement.clone());
         let verdict = verdict(outcomes, grant, "allowed", "the bucket grant");
@@ -462,8 +508,8 @@ impl<'a> MrapPath<'_, 'a> {
             reason: verdict.reason,
             structural: self.structural.clone(),
             mrap_resource: self.mrap_resource.clone(),
-            bucket_resource: self.bucket_request.resource.clone(),
-            mrap_request: mrap_eval,
+            bucket_resource: bucket_request.resource.clone(),
+            mrap_request: mrap_eval.clone(),
             bucket_request: bucket_eval.clone(),
             block_public_access: bpa,
             assumptions,

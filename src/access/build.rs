@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::SecondsFormat;
 
-use super::cells::{Cell, Concrete, Decided, PathCells, decide_door, doors, make_path};
+use super::cells::{Cell, Concrete, Decided, Door, Doors, PathCells, decide_door, doors, make_path};
 use super::dims::DimValue;
-use super::{AccessMap, BucketAccess, Grant, MrapAccess};
+use super::{AccessMap, BucketAccess, Grant, MrapAccess, UnknownAccess};
 use crate::audit::{AuditOptions, World};
 use crate::config::{Config, Zone};
 use crate::eval::{Caller, Decision};
+use crate::path::Network;
 
 /// Builds the whole map; `only`: one MRAP (alias or name).
 pub fn build(world: &World<'_>, config: &Config, options: &AuditOptions, only: Option<&str>) -> AccessMap {
@@ -38,63 +39,37 @@ pub fn build(world: &World<'_>, config: &Config, options: &AuditOptions, only: O
     for mrap in mraps.iter().filter(|m| only.is_none_or(|o| m.alias == o || m.name == o)) {
         let arn = snapshot.mrap_arn(mrap).unwrap_or_default();
         let mut entry = MrapAccess { mrap: mrap.alias.clone(), buckets: Vec::new() };
-        for region in &mrap.regions {
-            let route = crate::audit::direct::locate(snapshot, &region.bucket)
-                .map_or("active", |l| if l.3 == crate::report::RouteRole::Passive { "passive" } else { "active" });
-            let mut bucket = BucketAccess {
-                bucket: region.bucket.clone(),
-                account: region
-                    .bucket_account_id
-                    .clone()
-                    .unwrap_or_else(|| snapshot.account_id().unwrap_or_default().to_string()),
-                route: route.into(),
-                grants: Vec::new(),
-                unknown: Vec::new(),
-                pending: Vec::new(),
-            };
-            let Some((doors, inputs, partition, time)) = doors(world, mrap, &region.bucket, &arn, options) else {
-                map.complete = false;
-                continue;
-            };
-            // Doors are independent: build and decide them on every core (the evaluator is pure).
-            let inputs = &inputs;
-            let built: Vec<(PathCells<'_>, Decided)> = std::thread::scope(|scope| {
-                let handles: Vec<_> = doors
-                    .into_iter()
-                    .map(|(door, network)| {
-                        let max = config.access.max_cells;
-                        let time = time.clone();
-                        scope.spawn(move || {
-                            let p = make_path(world, config, door, network, inputs, partition, time);
-                            let decided = decide_door(&p, max);
-                            (p, decided)
-                        })
-                    })
-                    .collect();
-                handles.into_iter().map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
-            });
-            for (p, result) in built {
-                let p = &p;
-                let answers = match result {
-                    Ok((_, answers)) => answers,
-                    Err(unknown) => {
-                        map.complete = false;
-                        bucket.unknown.push(unknown);
-                        continue;
-                    }
-                };
-                map.cells_evaluated += answers.established.len() as u64;
-                let est: BTreeMap<Cell, Decision> =
-                    answers.established.iter().map(|(c, (d, _))| (c.clone(), *d)).collect();
-                let grants = super::render::merge(p, &est, &config.access.zone);
-                bucket.unknown.extend(super::render::unknowns(p, &answers.established));
-                if !answers.proposed.is_empty() {
-                    let proposed = super::render::merge(p, &answers.proposed, &config.access.zone);
-                    let ids: BTreeSet<_> = grants.iter().map(Grant::identity).collect();
-                    bucket.pending.extend(proposed.into_iter().filter(|g| !ids.contains(&g.identity())));
-                }
-                bucket.grants.extend(grants.into_iter().map(|g| explain_grant(p, g)));
-            }
+        // Every door of every bucket is one job: they are independent (the evaluator is pure)
+        // and run on every core together, each merging and explaining its own grants.
+        let buckets: Vec<(BucketAccess, Option<Doors<'_>>)> = mrap
+            .regions
+            .iter()
+            .map(|region| (bucket_entry(snapshot, region), doors(world, mrap, &region.bucket, &arn, options)))
+            .collect();
+        let jobs: Vec<(usize, &Door, &Network<'_>)> = buckets
+            .iter()
+            .enumerate()
+            .flat_map(|(b, (_, d))| d.iter().flat_map(move |d| d.0.iter().map(move |(door, net)| (b, door, net))))
+            .collect();
+        let results = crate::util::parallel_map(&jobs, |&(b, door, network)| {
+            let (_, inputs, partition, time) = buckets.get(b)?.1.as_ref()?;
+            let p = make_path(world, config, door.clone(), network.clone(), inputs, partition, time.clone());
+            Some((b, door_access(&p, decide_door(&p, config.access.max_cells), &config.access.zone)))
+        });
+        // A bucket whose doors could not be built is left out, and the map is incomplete.
+        map.complete &= buckets.iter().all(|(_, d)| d.is_some());
+        let mut buckets: Vec<Option<BucketAccess>> =
+            buckets.into_iter().map(|(bucket, d)| d.is_some().then_some(bucket)).collect();
+        for (b, door) in results.into_iter().flatten() {
+            let Some(Some(bucket)) = buckets.get_mut(b) else { continue };
+            map.complete &= door.unknown.is_none();
+            map.cells_evaluated += door.cells;
+            bucket.unknown.extend(door.unknown);
+            bucket.unknown.extend(door.unknowns);
+            bucket.pending.extend(door.pending);
+            bucket.grants.extend(door.grants);
+        }
+        for bucket in buckets.iter_mut().flatten() {
             bucket.grants.sort_by(|a, b| {
                 (!a.public, !a.cross_account, &a.path, &a.callers).cmp(&(
                     !b.public,
@@ -103,11 +78,70 @@ pub fn build(world: &World<'_>, config: &Config, options: &AuditOptions, only: O
                     &b.callers,
                 ))
             });
-            entry.buckets.push(bucket);
         }
+        entry.buckets = buckets.into_iter().flatten().collect();
         map.mraps.push(entry);
     }
     map
+}
+
+/// A bucket of the map before its doors are decided.
+fn bucket_entry(snapshot: &crate::snapshot::Snapshot, region: &crate::snapshot::MrapRegion) -> BucketAccess {
+    let route = crate::audit::direct::locate(snapshot, &region.bucket)
+        .map_or("active", |l| if l.3 == crate::report::RouteRole::Passive { "passive" } else { "active" });
+    BucketAccess {
+        bucket: region.bucket.clone(),
+        account: region
+            .bucket_account_id
+            .clone()
+            .unwrap_or_else(|| snapshot.account_id().unwrap_or_default().to_string()),
+        route: route.into(),
+        grants: Vec::new(),
+        unknown: Vec::new(),
+        pending: Vec::new(),
+    }
+}
+
+/// What one door adds to its bucket.
+struct DoorAccess {
+    cells: u64,
+    /// Why the door could not be decided at all.
+    unknown: Option<UnknownAccess>,
+    /// Cells whose answer is unknown, by reason.
+    unknowns: Vec<UnknownAccess>,
+    grants: Vec<Grant>,
+    pending: Vec<Grant>,
+}
+
+/// A decided door's grants (explained), unknown cells and Proposed-only grants.
+fn door_access(p: &PathCells<'_>, decided: Decided, zone: &Zone) -> DoorAccess {
+    let answers = match decided {
+        Ok((_, answers)) => answers,
+        Err(unknown) => {
+            return DoorAccess {
+                cells: 0,
+                unknown: Some(unknown),
+                unknowns: Vec::new(),
+                grants: Vec::new(),
+                pending: Vec::new(),
+            };
+        }
+    };
+    let est: BTreeMap<Cell, Decision> = answers.established.iter().map(|(c, (d, _))| (c.clone(), *d)).collect();
+    let grants = super::render::merge(p, &est, zone);
+    let mut pending = Vec::new();
+    if !answers.proposed.is_empty() {
+        let ids: BTreeSet<_> = grants.iter().map(Grant::identity).collect();
+        let proposed = super::render::merge(p, &answers.proposed, zone);
+        pending.extend(proposed.into_iter().filter(|g| !ids.contains(&g.identity())));
+    }
+    DoorAccess {
+        cells: answers.established.len() as u64,
+        unknown: None,
+        unknowns: super::render::unknowns(p, &answers.established),
+        grants: grants.into_iter().map(|g| explain_grant(p, g)).collect(),
+        pending,
+    }
 }
 
 fn request_is_anonymous(g: &Grant) -> bool {

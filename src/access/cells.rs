@@ -9,6 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::SecondsFormat;
 
+mod equivalent;
+
 use super::UnknownAccess;
 use super::dims::{self, Class, DimValue, FreeKey};
 use crate::audit::{AuditOptions, World, bpa_of, caller_policies, named};
@@ -124,6 +126,9 @@ pub struct PathCells<'a> {
     time: (String, i64),
     policies: Vec<CallerPolicies<'a>>,
     default_policies: CallerPolicies<'a>,
+    /// Per caller class, the first class equivalent to it ([`equivalent`]): its cells and
+    /// answers are that class's.
+    equivalent: Vec<usize>,
 }
 
 /// Condition keys the path fixes (derived from the caller, the resource or the cycle).
@@ -251,10 +256,22 @@ impl<'a> PathCells<'a> {
     /// Every cell, in order: callers × action classes × key classes × the classes of the free
     /// keys that matter for them.
     pub fn cells(&self) -> Vec<Cell> {
-        let mut out = Vec::new();
+        let mut out: Vec<Cell> = Vec::new();
         let n_object = self.object_actions.len();
         let n_actions = n_object + self.bucket_actions.len();
+        // Where each caller's cells are in `out`: an equivalent caller's are a copy of them.
+        let mut spans: Vec<std::ops::Range<usize>> = Vec::with_capacity(self.callers.len());
         for caller in 0..self.callers.len() {
+            let start = out.len();
+            if let Some(twin) =
+                self.equivalent.get(caller).filter(|&&rep| rep != caller).and_then(|&rep| spans.get(rep))
+            {
+                let copies: Vec<Cell> =
+                    out.get(twin.clone()).unwrap_or(&[]).iter().map(|c| Cell { caller, ..c.clone() }).collect();
+                out.extend(copies);
+                spans.push(start..out.len());
+                continue;
+            }
             let anonymous = self.callers.get(caller).is_some_and(|c| c.kind == CallerKind::Anonymous);
             let hits: Vec<Vec<bool>> = (0..n_actions)
                 .map(|a| self.action_name(a).map(|name| self.action_hits(caller, name)).unwrap_or_default())
@@ -275,6 +292,7 @@ impl<'a> PathCells<'a> {
                     }
                 }
             }
+            spans.push(start..out.len());
         }
         // The order is callers × action classes × key classes, as documented.
         out.sort_by_key(|c| (c.caller, c.action, c.key));
@@ -649,7 +667,7 @@ pub(super) fn make_path<'a>(
         free.push(f);
     }
     let _ = world;
-    PathCells {
+    let mut cells = PathCells {
         object_actions: dims::action_classes(&statements, false),
         bucket_actions: dims::action_classes(&statements, true),
         door,
@@ -668,7 +686,10 @@ pub(super) fn make_path<'a>(
         time,
         policies,
         default_policies,
-    }
+        equivalent: Vec::new(),
+    };
+    cells.equivalent = cells.equivalent_callers();
+    cells
 }
 
 /// The doors of one bucket of `mrap`, with their cells, for the map and for tests.
@@ -760,11 +781,23 @@ pub fn decide_all(p: &PathCells<'_>) -> Answers {
     decide_cells(p, p.cells())
 }
 
-/// Decides the given cells of a path.
+/// Decides the given cells of a path. A cell of a caller class equivalent to an earlier one
+/// ([`equivalent`]) takes that class's answer for the same action, key and free classes; an
+/// unknown answer is decided again, since its reason is shown per caller.
 fn decide_cells(p: &PathCells<'_>, cells: Vec<Cell>) -> Answers {
-    let mut established = BTreeMap::new();
+    let mut established: BTreeMap<Cell, (Decision, String)> = BTreeMap::new();
     let mut proposed = BTreeMap::new();
     for cell in cells {
+        if let Some(&rep) = p.equivalent.get(cell.caller).filter(|&&rep| rep != cell.caller) {
+            let twin = Cell { caller: rep, ..cell.clone() };
+            if let Some(answer) = established.get(&twin).filter(|(d, _)| *d != Decision::Unknown).cloned() {
+                if let Some(d) = proposed.get(&twin).copied() {
+                    proposed.insert(cell.clone(), d);
+                }
+                established.insert(cell, answer);
+                continue;
+            }
+        }
         let Some(rep) = p.representative(&cell) else { continue };
         let configured = p.callers.get(cell.caller).and_then(|c| c.configured);
         let (e, pr) = p.decide(&rep, configured, false);

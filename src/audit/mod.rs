@@ -218,11 +218,17 @@ fn evaluate_with(
         mrap: mrap_facts(world, mrap, &mrap_arn, account),
         caller: caller_policies(config, exp),
         proposed,
-        detail,
     };
     let routes = readable_routes(snapshot, mrap, &mrap_arn, &mut findings);
+    let tracing = match detail {
+        Detail::Full => path::Tracing::All,
+        Detail::Report => path::Tracing::Established,
+    };
+    let p = &on_path;
     let outcomes: Vec<BucketOutcome> =
-        mrap.regions.iter().map(|region| on_path.to_bucket(world, region, routes, &mut findings)).collect();
+        path::with_mrap_side(&p.request, &p.network, &p.mrap, &p.caller, p.proposed.as_ref(), tracing, |side| {
+            mrap.regions.iter().map(|region| p.to_bucket(world, side, region, routes, &mut findings)).collect()
+        });
     settle(&mut report, &outcomes, on_path.proposed.is_some());
     (report, outcomes, findings)
 }
@@ -493,8 +499,6 @@ struct MrapPath<'a> {
     mrap: MrapFacts<'a>,
     caller: CallerPolicies<'a>,
     proposed: Option<Known<Option<NamedPolicy<'a>>>>,
-    /// How much of the explanation to build.
-    detail: Detail,
 }
 
 impl MrapPath<'_> {
@@ -503,6 +507,7 @@ impl MrapPath<'_> {
     fn to_bucket(
         &self,
         world: &World<'_>,
+        side: &path::MrapSide<'_, '_>,
         region: &MrapRegion,
         routes: Option<&[MrapRoute]>,
         findings: &mut Vec<Finding>,
@@ -529,13 +534,7 @@ impl MrapPath<'_> {
             bpa: bpa_of(snapshot.bucket_bpa.get(&region.bucket)),
             account_bpa: bpa_of(snapshot.account_bpa.get(bucket_account)),
         };
-        let (decision, proposed_decision) = match (self.detail, self.proposed.as_ref()) {
-            (Detail::Report, Some(p)) => (
-                path::decide(&self.request, &self.network, &self.mrap, &bucket, &self.caller, None).0,
-                path::decide_untraced(&self.request, &self.network, &self.mrap, &bucket, &self.caller, Some(p)).1,
-            ),
-            _ => path::decide(&self.request, &self.network, &self.mrap, &bucket, &self.caller, self.proposed.as_ref()),
-        };
+        let (decision, proposed_decision) = side.decide(&bucket);
         findings.extend(malformed_value_findings(&self.exp.name, &decision));
         let report = BucketReport {
             bucket: region.bucket.clone(),
