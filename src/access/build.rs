@@ -2,11 +2,11 @@
 //! core, their answers merged into grants (and Proposed-only grants into `pending`), and each
 //! grant's witness explained. The cells of one door are [`super::cells`]' job.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::SecondsFormat;
 
-use super::cells::{Cell, Concrete, Decided, Door, Doors, PathCells, decide_door, doors, make_path};
+use super::cells::{Cell, Concrete, Decided, Door, Doors, ExplainKey, PathCells, decide_door, doors, make_path};
 use super::dims::DimValue;
 use super::{AccessMap, BucketAccess, Grant, MrapAccess, UnknownAccess};
 use crate::audit::{AuditOptions, World};
@@ -139,13 +139,36 @@ fn door_access(p: &PathCells<'_>, decided: Decided, zone: &Zone) -> DoorAccess {
         cells: answers.established.len() as u64,
         unknown: None,
         unknowns: super::render::unknowns(p, &answers.established),
-        grants: grants.into_iter().map(|g| explain_grant(p, g)).collect(),
+        grants: explain_grants(p, grants),
         pending,
     }
 }
 
 fn request_is_anonymous(g: &Grant) -> bool {
     g.witness.principal == "anonymous"
+}
+
+/// [`explain_grant`] for every grant of a door, each distinct explanation built once:
+/// equivalent callers share a grant's explanation.
+fn explain_grants(p: &PathCells<'_>, grants: Vec<Grant>) -> Vec<Grant> {
+    let mut known: HashMap<ExplainKey<'_>, Vec<String>> = HashMap::new();
+    let keys: Vec<Option<ExplainKey<'_>>> = grants.iter().map(|g| p.explain_key(g)).collect();
+    let mut out = Vec::with_capacity(grants.len());
+    for (g, key) in grants.iter().zip(keys) {
+        let cached = key.as_ref().and_then(|k| known.get(k)).cloned();
+        let explained = match cached {
+            Some(why) => Grant { admitted_by: why, ..g.clone() },
+            None => {
+                let e = explain_grant(p, g.clone());
+                if let Some(k) = key {
+                    known.insert(k, e.admitted_by.clone());
+                }
+                e
+            }
+        };
+        out.push(explained);
+    }
+    out
 }
 
 /// Fills `admitted_by`: the statements that admit the witness, per layer.

@@ -87,6 +87,11 @@ pub struct Cell {
     pub free: Vec<Option<usize>>,
 }
 
+/// What the explanation of a grant's witness depends on: the class its caller decides like, the
+/// names of that caller's own policies (the explanation cites them), the action, the key and the
+/// context.
+pub(super) type ExplainKey<'g> = (usize, [Option<&'g str>; 3], &'g str, &'g str, &'g BTreeMap<String, String>);
+
 /// A concrete request on a path, for exactness tests.
 #[derive(Debug, Clone)]
 pub struct Concrete {
@@ -589,12 +594,17 @@ pub(super) fn make_path<'a>(
     }
     statements.extend(statements_of(&inputs.bucket.policy));
     let mut policies = Vec::with_capacity(config.expectations.len());
+    // Many expectations name the same policy file: its statements once (a file of one kind is
+    // parsed once, so its path and kind say which statements it has).
+    let mut files: std::collections::HashSet<(&std::path::Path, crate::policy::PolicyKind)> =
+        std::collections::HashSet::new();
     for exp in &config.expectations {
-        let p = caller_policies(config, exp);
-        for n in p.identity.iter().chain(&p.boundary).chain(&p.session) {
-            statements.extend(n.policy.statements.iter());
+        for f in exp.identity.iter().chain(&exp.boundary).chain(&exp.session) {
+            if files.insert((&f.path, f.policy.kind)) {
+                statements.extend(f.policy.statements.iter());
+            }
         }
-        policies.push(p);
+        policies.push(caller_policies(config, exp));
     }
     for level in config.organization.scp.iter().chain(&config.organization.rcp) {
         for p in level {
@@ -810,6 +820,16 @@ fn decide_cells(p: &PathCells<'_>, cells: Vec<Cell>) -> Answers {
 }
 
 impl PathCells<'_> {
+    /// What the explanation of `g`'s witness depends on; `None` when its caller is none of the
+    /// classes.
+    pub(super) fn explain_key<'g>(&'g self, g: &'g super::Grant) -> Option<ExplainKey<'g>> {
+        let class = self.callers.iter().position(|c| c.caller.display() == g.witness.principal)?;
+        let configured = self.callers.get(class)?.configured;
+        let policies = configured.and_then(|i| self.policies.get(i)).unwrap_or(&self.default_policies);
+        let names = [policies.identity, policies.boundary, policies.session].map(|n| n.map(|n| n.name));
+        Some((*self.equivalent.get(class)?, names, &g.witness.action, &g.witness.key, &g.witness.context))
+    }
+
     pub fn bucket_name(&self) -> &str {
         self.bucket.name
     }

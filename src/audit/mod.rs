@@ -109,7 +109,10 @@ fn run(
                             if cancel.load(Ordering::Relaxed) {
                                 return None;
                             }
-                            let (report, _, findings) = evaluate_with(shared, config, exp, options, Detail::Report);
+                            // The report carries the Established reason alone: the Proposed
+                            // decision is evaluated without its trace.
+                            let tracing = path::Tracing::Established;
+                            let (report, _, findings) = evaluate_with(shared, config, exp, options, tracing);
                             Some((report, findings))
                         })
                         .collect::<Vec<_>>()
@@ -167,18 +170,6 @@ pub(crate) fn caller_policies<'c>(config: &'c Config, exp: &'c Expectation) -> C
     }
 }
 
-/// How much of each bucket's explanation [`evaluate_with`] builds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Detail {
-    /// Everything `explain` prints: the traces under the Established and the Proposed policy.
-    Full,
-    /// What the report carries: the Established trace (its reason, deciding statement and
-    /// malformed request values are in the report), and under the Proposed policy only the
-    /// decision (`proposed_decision`). Tracing the Proposed policy too was a third of the
-    /// audit's work in `check`, for text nothing prints.
-    Report,
-}
-
 /// Evaluates one expectation: its report line, every bucket's explanation, and its findings.
 pub fn evaluate(
     world: &World<'_>,
@@ -186,15 +177,16 @@ pub fn evaluate(
     exp: &Expectation,
     options: &AuditOptions,
 ) -> (ExpectationReport, Vec<BucketOutcome>, Vec<Finding>) {
-    evaluate_with(world, config, exp, options, Detail::Full)
+    evaluate_with(world, config, exp, options, path::Tracing::All)
 }
 
+/// [`evaluate`] with the traces `tracing` keeps.
 fn evaluate_with(
     world: &World<'_>,
     config: &Config,
     exp: &Expectation,
     options: &AuditOptions,
-    detail: Detail,
+    tracing: path::Tracing,
 ) -> (ExpectationReport, Vec<BucketOutcome>, Vec<Finding>) {
     if let Some(bucket) = &exp.bucket {
         return direct::evaluate_direct(world, config, exp, bucket, options);
@@ -220,10 +212,6 @@ fn evaluate_with(
         proposed,
     };
     let routes = readable_routes(snapshot, mrap, &mrap_arn, &mut findings);
-    let tracing = match detail {
-        Detail::Full => path::Tracing::All,
-        Detail::Report => path::Tracing::Established,
-    };
     let p = &on_path;
     let outcomes: Vec<BucketOutcome> =
         path::with_mrap_side(&p.request, &p.network, &p.mrap, &p.caller, p.proposed.as_ref(), tracing, |side| {

@@ -108,7 +108,11 @@ pub fn run(args: &CheckArgs) -> Exit {
         CheckFormat::Junit => junit::to_junit(&report, &ctx),
     };
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    common::exit_for(&report)
+    let exit = common::exit_for(&report);
+    // The process ends here: freeing a thousand expectations' reports, policies and snapshot one
+    // allocation at a time cost a tenth of `check`'s run time, for memory the OS takes back.
+    std::mem::forget((report, pre, text, config, captured));
+    exit
 }
 
 /// The plan's and the overlays' edits, or `None` without either.

@@ -84,7 +84,8 @@ pub struct PolicyFile {
     pub path: PathBuf,
     /// The name explanations use: the file name.
     pub name: String,
-    pub policy: Policy,
+    /// Shared: a file that a thousand expectations name is parsed once and held once.
+    pub policy: std::sync::Arc<Policy>,
 }
 
 /// Which way the request comes.
@@ -269,7 +270,7 @@ impl Ctx<'_> {
             Ok(policy) => {
                 let name =
                     path.file_name().map_or_else(|| value.get_ref().clone(), |n| n.to_string_lossy().to_string());
-                Ok(PolicyFile { path, name, policy })
+                Ok(PolicyFile { path, name, policy: std::sync::Arc::new(policy) })
             }
             Err(e) => self.error(Some(value.span()), key, format!("policy file `{}`: {e}", path.display())),
         }
@@ -763,9 +764,11 @@ context = { "aws:PrincipalOrgID" = "o-abc123", "aws:TagKeys" = ["a", "b"] }
         let config = parse(&text, &dir.path().join("c.toml")).unwrap();
         let [a, b, c] = &config.expectations[..] else { panic!("three expectations") };
         let direct = |kind| parse_policy(identity, kind).unwrap();
-        assert_eq!(a.identity.as_ref().unwrap().policy, direct(PolicyKind::Identity), "first use");
+        assert_eq!(*a.identity.as_ref().unwrap().policy, direct(PolicyKind::Identity), "first use");
         assert_eq!(b.identity, a.identity, "second use: the same file, the same policy");
-        assert_eq!(c.boundary.as_ref().unwrap().policy, direct(PolicyKind::Boundary), "another kind");
+        let held = |e: &Expectation| std::sync::Arc::as_ptr(&e.identity.as_ref().unwrap().policy);
+        assert_eq!(held(a), held(b), "second use: held once, not copied");
+        assert_eq!(*c.boundary.as_ref().unwrap().policy, direct(PolicyKind::Boundary), "another kind");
         assert_eq!(c.boundary.as_ref().unwrap().name, "p.json");
         // An RCP must name a principal: the file the expectations took is refused as one.
         let with_rcp = format!("{text}[organization]\nrcp = [[\"p.json\"]]\n");

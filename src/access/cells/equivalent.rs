@@ -124,8 +124,11 @@ mod tests {
         let crate::config::SourceConfig::Snapshot { path } = &config.source else { panic!("snapshot fixtures only") };
         let snapshot = crate::source::dir::read(path).unwrap();
         let world = World::new(&snapshot, &config);
-        let options =
-            AuditOptions { at: "2026-11-22T10:00:00Z".parse().unwrap(), source: "snapshot".into(), snapshot_path: None };
+        let options = AuditOptions {
+            at: "2026-11-22T10:00:00Z".parse().unwrap(),
+            source: "snapshot".into(),
+            snapshot_path: None,
+        };
         for mrap in snapshot.mraps.value().unwrap() {
             let arn = snapshot.mrap_arn(mrap).unwrap();
             for region in &mrap.regions {
