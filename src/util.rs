@@ -222,6 +222,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn parallel_map_keeps_the_order_of_uneven_items() {
+        // Item 0 takes longest, so the other worker finishes the rest first.
+        let items: Vec<u64> = (0..50).collect();
+        let got = parallel_map(&items, |&i| {
+            if i == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            i * 2
+        });
+        assert_eq!(got, items.iter().map(|i| i * 2).collect::<Vec<_>>());
+        assert!(parallel_map(&[] as &[u64], |&i| i).is_empty());
+        assert_eq!(parallel_map(&[7u64], |&i| i + 1), vec![8]);
+    }
+
+    #[test]
     fn push_unique_keeps_first_occurrence_order() {
         let cases: &[(&str, &[&str], &[&str])] = &[
             ("into empty", &["a"], &["a"]),

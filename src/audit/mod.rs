@@ -95,35 +95,19 @@ fn run(
 ) -> (Report, bool) {
     let mut world = World::new(snapshot, config);
     // Expectations are independent: spread them over the cores, keeping their order.
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
-    let chunk = config.expectations.len().div_ceil(threads).max(32);
     let shared = &world;
-    let results: Vec<(ExpectationReport, Vec<Finding>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = config
-            .expectations
-            .chunks(chunk)
-            .map(|exps| {
-                scope.spawn(move || {
-                    exps.iter()
-                        .map_while(|exp| {
-                            if cancel.load(Ordering::Relaxed) {
-                                return None;
-                            }
-                            // The report carries the Established reason alone: the Proposed
-                            // decision is evaluated without its trace.
-                            let tracing = path::Tracing::Established;
-                            let (report, _, findings) = evaluate_with(shared, config, exp, options, tracing);
-                            Some((report, findings))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    let results = crate::util::parallel_map(&config.expectations, |exp| {
+        if cancel.load(Ordering::Relaxed) {
+            return None;
+        }
+        // The report carries the Established reason alone: the Proposed decision is evaluated
+        // without its trace.
+        let (report, _, findings) = evaluate_with(shared, config, exp, options, path::Tracing::Established);
+        Some((report, findings))
     });
     let cancelled = cancel.load(Ordering::Relaxed);
     let mut expectations = Vec::with_capacity(results.len());
-    for (report, findings) in results {
+    for (report, findings) in results.into_iter().flatten() {
         world.findings.extend(findings);
         expectations.push(report);
     }
