@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use mrap_auditor::access::dims::{BUCKET_ACTIONS, DimValue, OBJECT_ACTIONS};
 use mrap_auditor::access::{CallerKind, Concrete, PathCells, decide_all, path_cells};
 use mrap_auditor::audit::{AuditOptions, World};
-use mrap_auditor::eval::{Caller, Decision};
+use mrap_auditor::eval::Caller;
 
 const SAMPLES_PER_FIXTURE: usize = 100_000;
 
@@ -168,7 +168,8 @@ fn fixtures() -> Vec<PathBuf> {
     dirs
 }
 
-fn check_fixture(config_path: &Path) -> (usize, usize, Vec<String>) {
+/// Every path of every bucket of a fixture's map, given to `f` together.
+fn with_paths<R>(config_path: &Path, f: impl FnOnce(&[PathCells<'_>]) -> R) -> R {
     let config = mrap_auditor::config::load(config_path).unwrap();
     let mrap_auditor::config::SourceConfig::Snapshot { path } = &config.source else {
         panic!("snapshot fixtures only")
@@ -177,14 +178,21 @@ fn check_fixture(config_path: &Path) -> (usize, usize, Vec<String>) {
     let world = World::new(&snapshot, &config);
     let options =
         AuditOptions { at: "2026-11-22T10:00:00Z".parse().unwrap(), source: "snapshot".into(), snapshot_path: None };
+    let arns: Vec<String> = snapshot.mraps.value().unwrap().iter().map(|m| snapshot.mrap_arn(m).unwrap()).collect();
     let mut paths = Vec::new();
-    for mrap in snapshot.mraps.value().unwrap() {
-        let arn = snapshot.mrap_arn(mrap).unwrap();
-        let arn: &'static str = Box::leak(arn.into_boxed_str());
+    for (mrap, arn) in snapshot.mraps.value().unwrap().iter().zip(&arns) {
         for region in &mrap.regions {
             paths.extend(path_cells(&world, &config, mrap, &region.bucket, arn, &options));
         }
     }
+    f(&paths)
+}
+
+fn check_fixture(config_path: &Path) -> (usize, usize, Vec<String>) {
+    with_paths(config_path, check_paths)
+}
+
+fn check_paths(paths: &[PathCells<'_>]) -> (usize, usize, Vec<String>) {
     let per_path = SAMPLES_PER_FIXTURE.div_ceil(paths.len());
     let results: Vec<(usize, usize, Vec<String>)> = std::thread::scope(|scope| {
         let handles: Vec<_> = paths
@@ -245,7 +253,6 @@ fn check_fixture(config_path: &Path) -> (usize, usize, Vec<String>) {
         total.1 += s;
         total.2.extend(f);
     }
-    let _ = Decision::Allow;
     total
 }
 
@@ -258,4 +265,49 @@ fn random_requests_get_the_answer_of_their_cell() {
         failures.extend(f.into_iter().map(|m| format!("{}: {m}", config.display())));
     }
     assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+/// The map decides a cell of a caller class equivalent to an earlier one by copying that class's
+/// answer (`src/access/cells/equivalent.rs`): every cell must still get what the evaluator gives
+/// its own representative request.
+#[test]
+fn grouped_callers_get_the_answers_each_would_get_alone() {
+    let mut grouped_somewhere = false;
+    for config in fixtures() {
+        with_paths(&config, |paths| {
+            for p in paths {
+                grouped_somewhere |= (0..p.callers.len()).any(|c| p.equivalent_of(c) != c);
+                for (cell, (want, _)) in &decide_all(p).established {
+                    let request = p.representative(cell).unwrap();
+                    let (got, _) = p.decide(&request, p.callers[cell.caller].configured, false);
+                    assert_eq!(got.decision, *want, "{}: {}: {cell:?}", config.display(), p.door.label());
+                }
+            }
+        });
+    }
+    assert!(grouped_somewhere, "no fixture groups any caller: the test proves nothing");
+}
+
+#[test]
+fn a_statement_that_names_a_caller_or_tests_its_arn_keeps_it_apart() {
+    let config =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/access-equivalent-callers/mrap-auditor.toml");
+    with_paths(&config, |paths| {
+        for p in paths {
+            let rep_of = |name: &str| {
+                let i = p.callers.iter().position(|c| c.label.contains(name)).unwrap();
+                p.callers[p.equivalent_of(i)].label.clone()
+            };
+            // The same kind, account and identity policy, named by nothing: one class.
+            assert!(rep_of("role/app2/").contains("role/app/"), "{}", p.door.label());
+            assert!(rep_of("role/team-a-web/").contains("role/team-a-etl/"), "{}", p.door.label());
+            // Bucket 2 names the auditor role and tests aws:PrincipalArn against team-a-*.
+            if p.bucket_name() == "doc-examplebucket2" {
+                assert!(rep_of("role/auditor/").contains("role/auditor/"), "{}", p.door.label());
+                assert!(rep_of("role/team-b/").contains("role/team-b/"), "{}", p.door.label());
+            }
+            // A user is not a role session, whatever names it.
+            assert!(rep_of("user/alice").contains("user/alice"), "{}", p.door.label());
+        }
+    });
 }

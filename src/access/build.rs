@@ -152,9 +152,9 @@ fn request_is_anonymous(g: &Grant) -> bool {
 /// equivalent callers share a grant's explanation.
 fn explain_grants(p: &PathCells<'_>, grants: Vec<Grant>) -> Vec<Grant> {
     let mut known: HashMap<ExplainKey<'_>, Vec<String>> = HashMap::new();
-    let keys: Vec<Option<ExplainKey<'_>>> = grants.iter().map(|g| p.explain_key(g)).collect();
     let mut out = Vec::with_capacity(grants.len());
-    for (g, key) in grants.iter().zip(keys) {
+    for g in &grants {
+        let key = p.explain_key(g);
         let cached = key.as_ref().and_then(|k| known.get(k)).cloned();
         let explained = match cached {
             Some(why) => Grant { admitted_by: why, ..g.clone() },

@@ -830,6 +830,12 @@ impl PathCells<'_> {
         Some((*self.equivalent.get(class)?, names, &g.witness.action, &g.witness.key, &g.witness.context))
     }
 
+    /// The first caller class equivalent to `caller` ([`equivalent`]), whose answers it takes;
+    /// `caller` itself when there is none.
+    pub fn equivalent_of(&self, caller: usize) -> usize {
+        self.equivalent.get(caller).copied().unwrap_or(caller)
+    }
+
     pub fn bucket_name(&self) -> &str {
         self.bucket.name
     }
